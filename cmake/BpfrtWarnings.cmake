@@ -1,0 +1,40 @@
+# Warnings and sanitizers applied to every bpfrt target through bpfrt_options.
+add_library(bpfrt_options INTERFACE)
+target_compile_options(bpfrt_options INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough>
+  $<$<COMPILE_LANGUAGE:C>:-Wall -Wextra -Wpedantic>)
+if(BPFRT_SANITIZE)
+  target_compile_options(bpfrt_options INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(bpfrt_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(BPFRT_TSAN)
+  target_compile_options(bpfrt_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(bpfrt_options INTERFACE -fsanitize=thread)
+endif()
+
+# bpfrt_component(NAME [LIBS ...]): an object library bpfrt_NAME from every
+# .cpp in the current source folder (and its subfolders).
+function(bpfrt_component name)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  if(NOT srcs)
+    return()
+  endif()
+  add_library(bpfrt_${name} OBJECT ${srcs})
+  target_include_directories(bpfrt_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/src>)
+  target_link_libraries(bpfrt_${name} PUBLIC bpfrt_options fmt::fmt ${ARG_LIBS})
+endfunction()
+
+# bpfrt_test(NAME SOURCES... [LIBS ...]): a GoogleTest executable registered with CTest.
+function(bpfrt_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE bpfrt_options GTest::gtest_main ${ARG_LIBS})
+  target_compile_definitions(${name} PRIVATE
+    BPFRT_SHARED_DIR="${BPFRT_SHARED_DIR}" BPFRT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+endfunction()
