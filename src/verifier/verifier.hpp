@@ -1,0 +1,66 @@
+// The verifier's entry point: proves a program safe before it may run.
+//
+// Input: the raw instructions (after map handles in lddw have been resolved
+// to MapInfo by the caller), the program type, the license and privilege.
+// Output: accept/reject, the log (kernel-style, log_level 1 or 2) and
+// statistics. Nothing the verifier rejects is ever run.
+#pragma once
+
+#include <bpfrt/error.hpp>
+#include <bpfrt/insn.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace bpfrt::verifier {
+
+// What the verifier needs to know about a map referenced by the program.
+struct MapInfo {
+    uint32_t type = 0;  // BPF_MAP_TYPE_*
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;
+    uint32_t max_entries = 0;
+    uint32_t map_flags = 0;
+    bool frozen = false;  // read-only to programs (.rodata)
+};
+
+// Source line for an instruction (from BTF line info), when known.
+struct LineInfo {
+    uint32_t insn_off = 0;  // slot index
+    std::string file;
+    uint32_t line = 0;
+    std::string text;
+};
+
+struct VerifyInput {
+    std::span<const bpf_insn> insns;
+    uint32_t prog_type = 0;  // BPF_PROG_TYPE_*
+    std::string license;     // "GPL", "Dual BSD/GPL", ...
+    bool privileged = true;  // root in the kernel; false = unprivileged rules
+    uint32_t log_level = 0;  // 0 none, 1 the failing path, 2 every instruction
+    // Maps referenced by lddw with src_reg BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE:
+    // called with the imm of the lddw (the handle); nullopt = no such map (EBADF).
+    std::function<std::optional<MapInfo>(int32_t handle)> map_info;
+    std::vector<LineInfo> line_info;  // optional, sorted by insn_off
+    uint64_t max_processed = 1'000'000;  // processed-instruction budget
+};
+
+struct VerifyResult {
+    bool accepted = false;
+    int error_code = 0;  // 0 accepted; EACCES rejected; EINVAL malformed; E2BIG too large
+    std::string log;     // as the kernel writes into log_buf (without truncation)
+    std::string message; // the root cause in one line (empty when accepted)
+    uint64_t processed_insns = 0;
+    uint64_t states = 0;
+    uint64_t peak_states = 0;
+    uint32_t max_stack_depth = 0;
+    double time_ns = 0;
+};
+
+VerifyResult verify(const VerifyInput& input);
+
+}  // namespace bpfrt::verifier
