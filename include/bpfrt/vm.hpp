@@ -63,6 +63,11 @@ public:
     std::span<const MemoryRegion> regions() const noexcept { return regions_; }
     bool is_allowed(uintptr_t addr, size_t size, bool write) const noexcept;
 
+    // True while a Mode::Checked program runs. The engine then also adds the
+    // run's stack to regions(), so helpers taking pointers can check them
+    // with is_allowed() (in verified mode the verifier has proven them).
+    bool checked = false;
+
     // The packet seen by LD_ABS / LD_IND (socket filters). An access outside
     // it ends the program with r0 = 0, as in the kernel.
     const uint8_t* packet = nullptr;
