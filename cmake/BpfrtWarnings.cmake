@@ -36,5 +36,6 @@ function(bpfrt_test name)
   target_link_libraries(${name} PRIVATE bpfrt_options GTest::gtest_main ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     BPFRT_SHARED_DIR="${BPFRT_SHARED_DIR}" BPFRT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+  # Each test is labelled with its executable, so CI can pick components (ctest -L).
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 LABELS ${name})
 endfunction()
