@@ -14,10 +14,25 @@ if(BPFRT_TSAN)
   target_link_options(bpfrt_options INTERFACE -fsanitize=thread)
 endif()
 
-# bpfrt_component(NAME [LIBS ...]): an object library bpfrt_NAME from every
-# .cpp in the current source folder (and its subfolders).
+# bpfrt_component(NAME [LIBS targets...] [PKG_MODULES pkg-config-modules...]):
+# an object library bpfrt_NAME from every .cpp in the current source folder
+# (and its subfolders). PKG_MODULES are system libraries found with
+# pkg-config; they are recorded so that libbpfrt, its pkg-config file and
+# its CMake package all carry them (one list, no repetition).
+find_package(PkgConfig REQUIRED)
 function(bpfrt_component name)
-  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "LIBS;PKG_MODULES" ${ARGN})
+  set(pkg_targets)
+  foreach(mod IN LISTS ARG_PKG_MODULES)
+    string(TOUPPER "BPFRT_PKG_${mod}" var)
+    string(REPLACE "-" "_" var "${var}")
+    if(NOT TARGET PkgConfig::${var})
+      pkg_check_modules(${var} REQUIRED IMPORTED_TARGET GLOBAL ${mod})
+    endif()
+    list(APPEND pkg_targets PkgConfig::${var})
+    set_property(GLOBAL APPEND PROPERTY BPFRT_PKG_MODULES ${mod})
+    set_property(GLOBAL APPEND PROPERTY BPFRT_PKG_TARGETS PkgConfig::${var})
+  endforeach()
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
   if(NOT srcs)
     return()
@@ -26,7 +41,7 @@ function(bpfrt_component name)
   target_include_directories(bpfrt_${name} PUBLIC
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
     $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/src>)
-  target_link_libraries(bpfrt_${name} PUBLIC bpfrt_options fmt::fmt ${ARG_LIBS})
+  target_link_libraries(bpfrt_${name} PUBLIC bpfrt_options fmt::fmt ${ARG_LIBS} ${pkg_targets})
 endfunction()
 
 # bpfrt_test(NAME SOURCES... [LIBS ...]): a GoogleTest executable registered with CTest.
