@@ -62,6 +62,9 @@ public:
     void allow(const void* start, size_t size, bool writable);
     std::span<const MemoryRegion> regions() const noexcept { return regions_; }
     bool is_allowed(uintptr_t addr, size_t size, bool write) const noexcept;
+    // Drops every region added after the first `count` (engines use it to take
+    // the run's stack away again when a checked run ends).
+    void truncate_regions(size_t count) noexcept;
 
     // True while a Mode::Checked program runs. The engine then also adds the
     // run's stack to regions(), so helpers taking pointers can check them

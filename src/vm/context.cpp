@@ -29,4 +29,8 @@ bool ExecContext::is_allowed(uintptr_t addr, size_t size, bool write) const noex
     return false;
 }
 
+void ExecContext::truncate_regions(size_t count) noexcept {
+    if (count < regions_.size()) regions_.resize(count);
+}
+
 }  // namespace bpfrt::vm

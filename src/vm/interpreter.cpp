@@ -130,6 +130,29 @@ static_assert(std::endian::native == std::endian::little, "the interpreter assum
 
 class Interpreter;
 
+// For the length of one run: ctx.checked tells helpers the mode, and in
+// checked mode the run's stack is an allowed region so that helpers can check
+// pointers into it. Both are undone when the run ends, however it ends.
+class RunScope {
+public:
+    RunScope(ExecContext& ctx, bool checked, const void* stack, size_t size)
+        : ctx_(ctx), was_checked_(ctx.checked), regions_(ctx.regions().size()) {
+        ctx.checked = checked;
+        if (checked) ctx.allow(stack, size, true);
+    }
+    ~RunScope() {
+        ctx_.truncate_regions(regions_);
+        ctx_.checked = was_checked_;
+    }
+    RunScope(const RunScope&) = delete;
+    RunScope& operator=(const RunScope&) = delete;
+
+private:
+    ExecContext& ctx_;
+    bool was_checked_;
+    size_t regions_;
+};
+
 // Where a checked-mode memory violation happened.
 struct Fault {
     uintptr_t addr = 0;
@@ -204,8 +227,10 @@ Result<uint64_t> execute(const Interpreter* prog, uint64_t r1, uint64_t r2, Exec
 
     alignas(16) uint8_t stack[kStackBytes];
     if constexpr (kChecked) std::memset(stack, 0, sizeof stack);  // never show host data to unchecked code
-    const uintptr_t stack_top = reinterpret_cast<uintptr_t>(stack) + kStackBytes;
+    const uintptr_t stack_base = reinterpret_cast<uintptr_t>(stack);
+    const uintptr_t stack_top = stack_base + kStackBytes;
     uintptr_t stack_low = stack_top - kStackSize;  // bottom of the current frame
+    RunScope scope(ctx, kChecked, stack, sizeof stack);
     Frame frames[kMaxCallDepth];
     size_t depth = 0;  // frames below the current one
 
@@ -219,9 +244,12 @@ Result<uint64_t> execute(const Interpreter* prog, uint64_t r1, uint64_t r2, Exec
     reg[2] = r2;
     reg[10] = stack_top;
 
-    // The current frames and every caller's, or memory the context allows.
+    // The current frame and every caller's, or memory the context allows. The
+    // frames below the current one are off limits although the whole stack is
+    // a region (for helpers).
     auto access_ok = [&](uintptr_t addr, size_t size, bool write) {
         if (addr >= stack_low && addr <= stack_top - size) return true;
+        if (addr < stack_top && addr + size > stack_base) return false;
         return ctx.is_allowed(addr, size, write);
     };
 

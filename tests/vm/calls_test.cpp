@@ -179,6 +179,25 @@ TEST(CallsAcrossModes, TailCallIntoAProgramOfTheOtherMode) {
     EXPECT_EQ(caller->run(55, 0, ctx).value(), 55u);
 }
 
+// Returns 1 when ctx.checked and [r1, r1 + r2) is writable per ctx, else 0.
+uint64_t probe_region(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, ExecContext& ctx) {
+    return ctx.checked && ctx.is_allowed(r1, r2, true) ? 1 : 0;
+}
+
+TEST_P(Calls, CheckedRunsTellHelpersAndExposeTheStack) {
+    HelperTable h;
+    h.set(1, {probe_region, "probe_region", false});
+    auto prog = prepare({BPF_MOV64_REG(1, 10), BPF_ALU64_IMM(BPF_ADD, 1, -16), BPF_MOV64_IMM(2, 16), BPF_EMIT_CALL(1),
+                         BPF_EXIT_INSN()},
+                        GetParam(), &h);
+    ExecContext ctx;
+    uint8_t other[4];
+    ctx.allow(other, sizeof other, false);
+    EXPECT_EQ(prog->run(0, 0, ctx).value(), GetParam() == Mode::Checked ? 1u : 0u);
+    EXPECT_FALSE(ctx.checked);
+    EXPECT_EQ(ctx.regions().size(), 1u);  // the stack region is gone again
+}
+
 // ---- Concurrency: one Program, two threads, atomics on shared memory ----
 
 TEST_P(Calls, TwoThreadsAtomicAddsGiveTheExactSum) {
