@@ -1,4 +1,4 @@
-// The eBPF interpreter.
+// The eBPF interpreter. Error messages show instructions via isa::format_instruction.
 //
 // Preparation decodes the program once (through the opcode table) into an
 // array of 16-byte slots, one per instruction slot of the original program,
@@ -24,7 +24,7 @@
 #include <bpfrt/vm.hpp>
 
 #include "isa/opcodes.hpp"
-#include "vm/format.hpp"
+#include <bpfrt/asm.hpp>
 
 #include <fmt/format.h>
 
@@ -186,9 +186,7 @@ public:
     [[gnu::cold, gnu::noinline]] Error error_at(const Slot* ip, int code, std::string_view what) const {
         const size_t pc = static_cast<size_t>(ip - code_.data());
         if (pc >= raw_.size()) return Error{code, fmt::format("pc {}: {}", pc, what)};
-        auto insn = isa::decode(raw_, pc);
-        const std::string text = insn ? detail::format_insn(*insn) : std::string("?");
-        return Error{code, fmt::format("pc {}: `{}`: {}", pc, text, what)};
+        return Error{code, fmt::format("pc {}: `{}`: {}", pc, isa::format_instruction(raw_, pc), what)};
     }
     [[gnu::cold, gnu::noinline]] Error fault_at(const Slot* ip, const Fault& f) const {
         if (f.misaligned)
@@ -570,8 +568,8 @@ L_FAULT: __attribute__((unused));  // reached only in checked mode
 
 // ---- Preparation ----
 
-std::unexpected<Error> refuse(size_t pc, const isa::Instruction& insn, std::string_view why) {
-    return fail(EINVAL, fmt::format("pc {}: `{}`: {}", pc, detail::format_insn(insn), why));
+std::unexpected<Error> refuse(std::span<const bpf_insn> insns, size_t pc, std::string_view why) {
+    return fail(EINVAL, fmt::format("pc {}: `{}`: {}", pc, isa::format_instruction(insns, pc), why));
 }
 
 // Registers the operation assigns besides dst (for the r10 check).
@@ -615,17 +613,17 @@ Result<std::unique_ptr<Program>> make_interpreter(std::span<const bpf_insn> insn
     for (size_t pc = 0; pc < n; ++pc) {
         if (!starts[pc]) continue;
         const isa::Instruction& insn = at[pc];
-        if (writes_reg(insn, BPF_REG_10)) return refuse(pc, insn, "r10 (the frame pointer) is read-only");
+        if (writes_reg(insn, BPF_REG_10)) return refuse(insns, pc, "r10 (the frame pointer) is read-only");
         if (isa::is_jump(insn.op) || insn.op == Op::CALL_LOCAL) {
             const int64_t target = isa::branch_target(insn, pc);
             if (target < 0 || target >= static_cast<int64_t>(n))
-                return refuse(pc, insn, fmt::format("jump to {} is outside the program", target));
+                return refuse(insns, pc, fmt::format("jump to {} is outside the program", target));
             if (!starts[static_cast<size_t>(target)])
-                return refuse(pc, insn, fmt::format("jump to {}, the second slot of an lddw", target));
+                return refuse(insns, pc, fmt::format("jump to {}, the second slot of an lddw", target));
         }
         if (mode == Mode::Checked && insn.op == Op::CALL_HELPER &&
             (helpers == nullptr || helpers->find(static_cast<uint32_t>(insn.imm)) == nullptr))
-            return refuse(pc, insn, fmt::format("helper {} does not exist", static_cast<uint32_t>(insn.imm)));
+            return refuse(insns, pc, fmt::format("helper {} does not exist", static_cast<uint32_t>(insn.imm)));
     }
 
     const void* const* labels = nullptr;
