@@ -15,6 +15,10 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/bpfrtConfigVersion.cmake CO
 install(FILES ${CMAKE_BINARY_DIR}/bpfrtConfig.cmake ${CMAKE_BINARY_DIR}/bpfrtConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/bpfrt)
 
+# The .pc file finds the prefix relative to itself, so the installed tree
+# can be moved (cmake --install --prefix ...).
+file(RELATIVE_PATH BPFRT_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" BPFRT_PC_TO_PREFIX "${BPFRT_PC_TO_PREFIX}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/bpfrt.pc.in ${CMAKE_BINARY_DIR}/bpfrt.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/bpfrt.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
