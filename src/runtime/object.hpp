@@ -15,6 +15,13 @@ class Object : public std::enable_shared_from_this<Object> {
 public:
     virtual ~Object() = default;
     virtual ObjectKind kind() const noexcept = 0;
+
+    // Called by the handle table when the last handle to this object is
+    // closed (the kernel's "usercnt" reaching zero), outside any runtime
+    // lock; programs may still hold references. A PROG_ARRAY empties itself
+    // here as in the kernel, which breaks the cycle program -> prog array ->
+    // program so that closing every handle frees everything.
+    virtual void on_last_handle_closed() noexcept {}
 };
 
 using ObjectRef = std::shared_ptr<Object>;

@@ -1,0 +1,228 @@
+// The typed C++ API of the bpf() command interface.
+//
+// A Runtime is what a process is to the kernel: it owns a table of handles
+// (small integers behaving like file descriptors, the lowest free number
+// >= 3) to reference-counted maps and programs. Each command has a named
+// input struct; outputs are separate (a span the command fills, or a result
+// struct); failures are bpfrt::Error values carrying the errno the kernel's
+// bpf(2) would give plus a message. MapHandle and ProgramHandle close their
+// handle when destroyed. The C entry point bpfrt_bpf() (bpf.h) is a thin
+// layer over the same implementation of each command.
+//
+// Thread-safe: every member function may be called from several threads at
+// once. Handles (and the objects behind them) must not outlive the Runtime.
+#pragma once
+
+#include <bpfrt/error.hpp>
+#include <bpfrt/insn.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+struct bpfrt_runtime;  // the C API's view of a Runtime (bpf.h)
+
+namespace bpfrt {
+
+class Runtime;
+
+// ---- RAII handles ----
+
+// An open handle of a Runtime; closes it when destroyed. Movable, not copyable.
+class Handle {
+public:
+    Handle() = default;
+    Handle(Runtime& runtime, int fd) noexcept : runtime_(&runtime), fd_(fd) {}
+    Handle(Handle&& other) noexcept : runtime_(other.runtime_), fd_(other.release()) {}
+    Handle& operator=(Handle&& other) noexcept;
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() { reset(); }
+
+    int fd() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    // Gives up ownership: the handle stays open, the caller closes it.
+    int release() noexcept;
+    // Closes the handle now (if open).
+    void reset() noexcept;
+
+private:
+    Runtime* runtime_ = nullptr;
+    int fd_ = -1;
+};
+
+class MapHandle : public Handle {
+public:
+    using Handle::Handle;
+};
+
+class ProgramHandle : public Handle {
+public:
+    using Handle::Handle;
+};
+
+// ---- Command inputs ----
+
+// BPF_MAP_CREATE
+struct MapCreate {
+    uint32_t map_type = 0;  // BPF_MAP_TYPE_*
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;
+    uint32_t max_entries = 0;
+    uint32_t map_flags = 0;     // BPF_F_* accepted by the map type
+    int inner_map_fd = 0;       // template for ARRAY_OF_MAPS / HASH_OF_MAPS (0 = none)
+    uint32_t numa_node = 0;     // accepted and ignored (with BPF_F_NUMA_NODE)
+    std::string name;           // at most 15 characters of [A-Za-z0-9_.]
+    uint64_t map_extra = 0;     // per-type extra (bloom filter hashes)
+};
+
+// BPF_MAP_LOOKUP_ELEM: the value is written to the output span given to
+// map_lookup_elem (value_size bytes; per-CPU maps: round_up(value_size, 8)
+// times the number of CPU slots). Queue/stack maps take an empty key and
+// give the head without removing it.
+struct MapLookupElem {
+    int map_fd = -1;
+    std::span<const std::byte> key;
+    uint64_t flags = 0;  // must be 0 (BPF_F_LOCK needs BTF, unsupported)
+};
+
+// BPF_MAP_UPDATE_ELEM
+struct MapUpdateElem {
+    int map_fd = -1;
+    std::span<const std::byte> key;  // empty for queue/stack maps
+    std::span<const std::byte> value;
+    uint64_t flags = 0;  // BPF_ANY, BPF_NOEXIST, BPF_EXIST
+};
+
+// BPF_MAP_DELETE_ELEM
+struct MapDeleteElem {
+    int map_fd = -1;
+    std::span<const std::byte> key;
+};
+
+// BPF_MAP_GET_NEXT_KEY: the next key is written to the output span.
+struct MapGetNextKey {
+    int map_fd = -1;
+    std::optional<std::span<const std::byte>> key;  // nullopt: the first key
+};
+
+// BPF_MAP_LOOKUP_AND_DELETE_ELEM (queue/stack: pop; hash maps: take)
+struct MapLookupAndDeleteElem {
+    int map_fd = -1;
+    std::span<const std::byte> key;  // empty for queue/stack maps
+    uint64_t flags = 0;
+};
+
+// BPF_PROG_LOAD
+struct ProgLoad {
+    uint32_t prog_type = 0;  // BPF_PROG_TYPE_*
+    std::span<const bpf_insn> insns;
+    std::string license;     // "GPL" or compatible enables GPL-only helpers
+    uint32_t log_level = 0;  // 0 none; 1 failures and statistics; 2 every insn; 4 statistics
+    uint32_t prog_flags = 0;
+    uint32_t expected_attach_type = 0;
+    std::string name;        // at most 15 characters of [A-Za-z0-9_.]
+    // The log limit of the C API (log_size): a log that does not fit makes
+    // the load fail with ENOSPC. 0 = unlimited (the C++ API's default).
+    size_t log_limit = 0;
+};
+
+// BPF_PROG_LOAD's outputs: the program (or why not) and the verifier log,
+// which a failed load has too.
+struct ProgLoadResult {
+    Result<ProgramHandle> program;
+    std::string log;
+};
+
+// BPF_PROG_TEST_RUN
+struct TestRun {
+    int prog_fd = -1;
+    std::span<const std::byte> data;  // packet (skb types) — see prog_test_run
+    std::span<const std::byte> ctx;   // context (BPF_PROG_TYPE_SYSCALL)
+    uint32_t repeat = 1;              // 0 means 1
+    uint32_t flags = 0;               // must be 0
+    uint32_t cpu = 0;                 // must be 0
+};
+
+struct TestRunResult {
+    uint32_t retval = 0;       // low 32 bits of r0 of the last run
+    uint32_t duration_ns = 0;  // mean time of one run (saturates at UINT32_MAX)
+    std::vector<std::byte> data_out;  // the packet after the last run
+    std::vector<std::byte> ctx_out;   // the context after the last run
+    // SYSCALL programs: the C API writes ctx_out back to ctx_in (as the kernel).
+    bool ctx_to_input = false;
+};
+
+// Facts about a map (the key/value sizes a caller must use).
+struct MapInfo {
+    uint32_t map_type = 0;
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;       // as created
+    uint32_t host_value_size = 0;  // bytes a host lookup reads/writes (per-CPU: all slots)
+    uint32_t max_entries = 0;
+    uint32_t map_flags = 0;
+};
+
+namespace runtime {
+class State;
+}
+
+// ---- The runtime ----
+
+class Runtime {
+public:
+    Runtime();
+    ~Runtime();  // closes every handle; programs and maps go with the last reference
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    // BPF_MAP_CREATE. EINVAL (type, sizes, flags, name), E2BIG (sizes over
+    // the type's limits), EBADF (inner_map_fd), EMFILE, ENOMEM.
+    Result<MapHandle> map_create(const MapCreate& in);
+    // BPF_MAP_LOOKUP_ELEM into `value`. EBADF, EINVAL (not a map; key or
+    // value span of the wrong size; flags), ENOENT.
+    Result<void> map_lookup_elem(const MapLookupElem& in, std::span<std::byte> value);
+    // BPF_MAP_UPDATE_ELEM. EBADF, EINVAL, EEXIST, ENOENT, E2BIG, ENOMEM.
+    Result<void> map_update_elem(const MapUpdateElem& in);
+    // BPF_MAP_DELETE_ELEM. EBADF, EINVAL (not a map; arrays), ENOENT.
+    Result<void> map_delete_elem(const MapDeleteElem& in);
+    // BPF_MAP_GET_NEXT_KEY into `next_key`. EBADF, EINVAL, ENOENT (at the end).
+    Result<void> map_get_next_key(const MapGetNextKey& in, std::span<std::byte> next_key);
+    // BPF_MAP_LOOKUP_AND_DELETE_ELEM into `value`. EBADF, EINVAL, ENOENT, ENOTSUPP.
+    Result<void> map_lookup_and_delete_elem(const MapLookupAndDeleteElem& in,
+                                            std::span<std::byte> value);
+    // BPF_PROG_LOAD. program's errors: EINVAL (type, flags, malformed
+    // program, lddw naming a non-map), E2BIG (0 or > 1000000 insns), EBADF
+    // (lddw naming no open handle), EACCES (verifier), ENOSPC (log over
+    // log_limit), EMFILE, ENOMEM.
+    ProgLoadResult prog_load(const ProgLoad& in);
+    // BPF_PROG_TEST_RUN. Context by program type (until issue 7's contexts):
+    //   SOCKET_FILTER, SCHED_CLS, SCHED_ACT: r1 = pointer to a copy of
+    //     `data` (read-only for socket filters), r2 = its length; LD_ABS /
+    //     LD_IND read it too. data must be 14..65535 bytes; ctx must be empty.
+    //   SYSCALL: r1 = pointer to a writable copy of `ctx` (<= 65535 bytes),
+    //     ctx_out = the copy after the run; data must be empty, repeat <= 1.
+    // EBADF, EINVAL (not a program, sizes, flags, unsupported type); run-time
+    // faults of unverified programs: EFAULT (memory), EINVAL (other).
+    Result<TestRunResult> prog_test_run(const TestRun& in);
+    // Closes a handle (the objects live on while programs use them). EBADF.
+    Result<void> close(int fd);
+
+    // Sizes of a map, for callers preparing buffers. EBADF, EINVAL.
+    Result<MapInfo> map_info(int map_fd) const;
+    size_t open_handles() const;
+
+    runtime::State& state() noexcept { return *state_; }
+    // The C API's view of this runtime (valid as long as it lives).
+    bpfrt_runtime* c_runtime() noexcept;
+    static Runtime& from_c(bpfrt_runtime* rt) noexcept;
+
+private:
+    std::unique_ptr<runtime::State> state_;
+};
+
+}  // namespace bpfrt

@@ -1,0 +1,96 @@
+#include "helpers/map_helpers.hpp"
+
+#include "helpers/prototypes.hpp"
+#include "runtime/map_bridge.hpp"
+#include "runtime/program.hpp"
+
+#include <cerrno>
+#include <string>
+
+namespace bpfrt::helpers {
+
+namespace {
+
+using runtime::bridge::MapObject;
+
+uint64_t error_code(long err) { return static_cast<uint64_t>(static_cast<int64_t>(err)); }
+
+void* as_pointer(uint64_t reg) { return reinterpret_cast<void*>(static_cast<uintptr_t>(reg)); }
+
+// The map in r1, or nullptr when a checked run passes something that is not
+// a map of the running program.
+MapObject* map_arg(uint64_t r1, const vm::ExecContext& ctx) {
+    if (ctx.checked) {
+        const auto* program = static_cast<const runtime::ProgramObject*>(ctx.program);
+        if (program == nullptr || !program->uses_map(as_pointer(r1))) return nullptr;
+    }
+    return static_cast<MapObject*>(as_pointer(r1));
+}
+
+// Whether a checked run may pass `size` bytes at `reg` (always in verified runs).
+bool memory_arg_ok(uint64_t reg, size_t size, bool write, const vm::ExecContext& ctx) {
+    if (!ctx.checked || size == 0) return true;
+    return ctx.is_allowed(static_cast<uintptr_t>(reg), size, write);
+}
+
+uint64_t map_lookup_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
+    MapObject* map = map_arg(r1, ctx);
+    if (map == nullptr || !memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return 0;
+    void* value = runtime::bridge::prog_lookup(*map, as_pointer(r2));
+    if (value != nullptr && ctx.checked) {
+        const size_t size = runtime::bridge::prog_value_size(*map);
+        const bool writable = runtime::bridge::prog_value_writable(*map);
+        if (!ctx.is_allowed(reinterpret_cast<uintptr_t>(value), size, writable)) ctx.allow(value, size, writable);
+    }
+    return reinterpret_cast<uintptr_t>(value);
+}
+
+uint64_t map_update_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t, vm::ExecContext& ctx) {
+    MapObject* map = map_arg(r1, ctx);
+    if (map == nullptr) return error_code(-EINVAL);
+    if (!memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx) ||
+        !memory_arg_ok(r3, runtime::bridge::prog_value_size(*map), false, ctx))
+        return error_code(-EFAULT);
+    return error_code(runtime::bridge::prog_update(*map, as_pointer(r2), as_pointer(r3), r4));
+}
+
+uint64_t map_delete_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
+    MapObject* map = map_arg(r1, ctx);
+    if (map == nullptr) return error_code(-EINVAL);
+    if (!memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return error_code(-EFAULT);
+    return error_code(runtime::bridge::prog_delete(*map, as_pointer(r2)));
+}
+
+uint64_t map_push_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t, uint64_t, vm::ExecContext& ctx) {
+    MapObject* map = map_arg(r1, ctx);
+    if (map == nullptr) return error_code(-EINVAL);
+    if (!memory_arg_ok(r2, runtime::bridge::prog_value_size(*map), false, ctx)) return error_code(-EFAULT);
+    return error_code(runtime::bridge::prog_push(*map, as_pointer(r2), r3));
+}
+
+// pop and peek write value_size bytes at r2.
+template <long (*Take)(MapObject&, void*)>
+uint64_t map_take_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
+    MapObject* map = map_arg(r1, ctx);
+    if (map == nullptr) return error_code(-EINVAL);
+    if (!memory_arg_ok(r2, runtime::bridge::prog_value_size(*map), true, ctx)) return error_code(-EFAULT);
+    return error_code(Take(*map, as_pointer(r2)));
+}
+
+void add(vm::HelperTable& table, uint32_t id, vm::HelperFn fn) {
+    const HelperProto* proto = find_prototype(id);
+    table.set(id, vm::Helper{fn, proto != nullptr ? std::string(proto->name) : std::to_string(id), false});
+}
+
+}  // namespace
+
+void register_map_helpers(vm::HelperTable& table) {
+    add(table, BPF_FUNC_map_lookup_elem, map_lookup_elem);
+    add(table, BPF_FUNC_map_update_elem, map_update_elem);
+    add(table, BPF_FUNC_map_delete_elem, map_delete_elem);
+    add(table, BPF_FUNC_map_push_elem, map_push_elem);
+    add(table, BPF_FUNC_map_pop_elem, map_take_elem<runtime::bridge::prog_pop>);
+    add(table, BPF_FUNC_map_peek_elem, map_take_elem<runtime::bridge::prog_peek>);
+}
+
+}  // namespace bpfrt::helpers
