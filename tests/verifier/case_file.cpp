@@ -294,7 +294,10 @@ private:
             else if (c.kernel && c.why.empty()) c.parse_error = "'kernel:' needs a 'why:' line";
             else if (c.kernel && *c.kernel == c.expect.verdict) c.parse_error = "'kernel:' equals 'expect:'";
             else if (c.name.empty()) c.parse_error = "case without a name";
-            else if (!ids_.insert(c.id).second) c.parse_error = "duplicate case name (id " + c.id + ")";
+            else if (!ids_.insert(c.id).second) {
+                c.parse_error = "duplicate case name (id " + c.id + ")";
+                c.id += "_dup" + std::to_string(c.line);  // test names must stay unique
+            }
             else if (trim(body_).empty()) c.parse_error = "no program";
         }
         if (c.prog_type == 0) c.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
