@@ -47,6 +47,8 @@ struct VerifyInput {
     std::function<std::optional<MapInfo>(int32_t handle)> map_info;
     std::vector<LineInfo> line_info;  // optional, sorted by insn_off
     uint64_t max_processed = 1'000'000;  // processed-instruction budget
+    bool strict_alignment = false;  // BPF_F_STRICT_ALIGNMENT: map value / packet accesses aligned
+    uint32_t ctx_size = 0;  // tracing contexts: bytes the host declares (0: the type's default)
 };
 
 struct VerifyResult {
@@ -59,6 +61,8 @@ struct VerifyResult {
     uint64_t peak_states = 0;
     uint32_t max_stack_depth = 0;
     double time_ns = 0;
+    uint64_t max_states_per_insn = 0;
+    int64_t error_insn = -1;  // instruction the rejection is about (-1: none / whole program)
 };
 
 VerifyResult verify(const VerifyInput& input);

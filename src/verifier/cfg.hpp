@@ -1,0 +1,47 @@
+// Structural checks and the control-flow graph.
+//
+// Every instruction decodes (src/isa/opcodes.hpp), jumps stay inside their
+// subprogram and never land in an lddw's second slot, every instruction is
+// reachable, each subprogram ends in exit or ja, and the size is within the
+// limit. Also computes subprogram boundaries, prune points, back edges and
+// static register liveness.
+#pragma once
+
+#include "isa/opcodes.hpp"
+
+#include <bpfrt/error.hpp>
+#include <bpfrt/insn.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace bpfrt::verifier {
+
+struct Cfg {
+    std::vector<std::optional<isa::Instruction>> insns;  // per slot; empty for lddw's second slot
+    std::vector<uint32_t> subprog_start;                 // sorted, [0] == 0
+    std::vector<uint32_t> subprog_of;                    // per slot
+    std::vector<uint8_t> prune_point;                    // per slot
+    std::vector<uint16_t> live_in;                       // per slot: registers read before written
+    bool has_back_edges = false;
+    bool has_ld_abs = false;
+
+    size_t size() const { return insns.size(); }
+    const isa::Instruction& at(size_t pc) const { return *insns[pc]; }
+    uint32_t subprog_end(uint32_t idx) const {
+        return idx + 1 < subprog_start.size() ? subprog_start[idx + 1] : static_cast<uint32_t>(insns.size());
+    }
+};
+
+struct CfgOptions {
+    bool privileged = true;
+    // Registers a helper reads (R1..Rn); for liveness.
+    uint16_t (*helper_uses)(int32_t helper_id) = nullptr;
+};
+
+// EINVAL for malformed programs, E2BIG when too large.
+Result<Cfg> build_cfg(std::span<const bpf_insn> prog, const CfgOptions& opts);
+
+}  // namespace bpfrt::verifier

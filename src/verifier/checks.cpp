@@ -1,0 +1,430 @@
+#include "verifier/checks.hpp"
+
+#include "helpers/prototypes.hpp"
+
+#include <fmt/format.h>
+
+namespace bpfrt::verifier {
+namespace {
+
+constexpr int64_t kMaxVarOff = int64_t{1} << 29;  // BPF_MAX_VAR_OFF
+
+const char* verb(Access kind) { return kind == Access::Read ? "read" : "write"; }
+
+// Bounds of [off + var, off + var + size) within [0, region_size).
+Check check_region(Env& env, const RegState& reg, int regno, int64_t off, int size, uint64_t region_size,
+                   const char* what, const char* size_name) {
+    const Scalar& v = reg.var;
+    if (v.smin < 0 && (v.smin == std::numeric_limits<int64_t>::min() || v.smin + off < 0))
+        return deny(fmt::format("R{} min value is negative, either use unsigned index or do a if (index >=0) check.", regno));
+    const int64_t lo = off + (v.smin > 0 ? v.smin : 0);
+    if (lo < 0 || static_cast<uint64_t>(lo) + static_cast<uint64_t>(size) > region_size)
+        return deny(fmt::format("invalid access to {}, {}={} off={} size={}", what, size_name, region_size, lo, size));
+    if (v.umax >= static_cast<uint64_t>(kMaxVarOff))
+        return deny(fmt::format("R{} unbounded memory access, make sure to bounds check any such access", regno));
+    const int64_t hi = off + static_cast<int64_t>(v.umax);
+    if (hi < 0 || static_cast<uint64_t>(hi) + static_cast<uint64_t>(size) > region_size)
+        return deny(fmt::format("invalid access to {}, {}={} off={} size={}", what, size_name, region_size, hi, size));
+    if (env.in.strict_alignment && !tnum_add(v.var_off, Tnum::constant(static_cast<uint64_t>(off))).is_aligned(static_cast<uint64_t>(size)))
+        return deny(fmt::format("misaligned access off {}+{} size {}", v.var_off.str(), off, size));
+    return {};
+}
+
+Check check_packet(Env& env, const RegState& reg, int regno, int64_t off, int size, Access kind) {
+    if (kind == Access::Write && !env.ctx.pkt_write)
+        return deny(fmt::format("cannot write into packet (R{}): {} programs may only read it", regno, env.ctx.name));
+    if (reg.var.smin < 0)
+        return deny(fmt::format("R{} min value is negative, either use unsigned index or do a if (index >=0) check.", regno));
+    if (off < 0 || off + size > static_cast<int64_t>(reg.range))
+        return deny(fmt::format("invalid access to packet, off={} size={}, R{}(id={},off={},r={}) "
+                                "(compare the pointer with data_end before accessing {} bytes at offset {})",
+                                off, size, regno, reg.id, reg.off, reg.range, size, off));
+    if (env.in.strict_alignment &&
+        !tnum_add(reg.var.var_off, Tnum::constant(static_cast<uint64_t>(2 + off))).is_aligned(static_cast<uint64_t>(size)))
+        return deny(fmt::format("misaligned packet access off 2+{}+{} size {}", reg.var.var_off.str(), off, size));
+    return {};
+}
+
+Check check_leak(Env& env, const State& st, const StoreValue& value, const char* where) {
+    if (env.privileged() || value.regno < 0) return {};
+    if (st.reg(value.regno).is_ptr()) return deny(fmt::format("R{} leaks addr into {}", value.regno, where));
+    return {};
+}
+
+RegState loaded_scalar(int size, bool sign_extend) {
+    const unsigned bits = static_cast<unsigned>(size) * 8;
+    return RegState::scalar(sign_extend ? Scalar::unknown_signed_bits(bits) : Scalar::unknown_bits(bits));
+}
+
+// ---- stack ----
+
+Check stack_write(Env& env, State& st, uint8_t frameno, int off, int size, const StoreValue& value) {
+    Frame& fr = st.frames[frameno];
+    StackSlot& slot = fr.stack.slot_mut(StackState::slot_of(off));
+    const RegState* src = value.regno >= 0 ? &st.reg(value.regno) : nullptr;
+    if (!env.privileged() && slot.is_spill() && slot.spilled.is_ptr() && size != 8)
+        return deny("attempt to corrupt spilled pointer on stack");
+    if (src && src->is_ptr() && size != 8) return deny(fmt::format("invalid size of register spill (R{} holds a pointer; spill it with an 8-byte store)", value.regno));
+    if (src && src->type == RegType::PtrToStack && frameno + 1u != st.frames.size())
+        return invalid("cannot spill pointers to stack into stack frame of the caller");
+    if (size == 8) {
+        slot.bytes.fill(SlotType::Spill);
+        slot.spilled = src ? *src : RegState::scalar(Scalar::constant(*value.imm));
+        return {};
+    }
+    if (slot.is_spill()) {  // a partial write destroys the spilled register
+        slot.bytes.fill(SlotType::Misc);
+        slot.spilled = {};
+    }
+    const bool zero = src ? src->is_const() && src->var.value() == 0 : (value.imm && *value.imm == 0);
+    for (int i = 0; i < size; ++i) slot.bytes[StackState::byte_of(off + i)] = zero ? SlotType::Zero : SlotType::Misc;
+    return {};
+}
+
+Check stack_read(Env& env, State& st, uint8_t frameno, int off, int size, int dst, bool sign_extend, int regno) {
+    const Frame& fr = st.frames[frameno];
+    const StackSlot* slot = fr.stack.slot(StackState::slot_of(off));
+    if (slot && slot->is_spill()) {
+        const RegState spilled = slot->spilled;
+        if (size != 8 && spilled.is_ptr())
+            return deny(fmt::format("invalid size of register fill (a {}-byte read of a spilled {} pointer)", size, type_name(spilled.type)));
+        if (dst < 0) return {};
+        if (size == 8) {
+            st.reg(dst) = spilled;
+        } else if (spilled.is_const()) {
+            const unsigned shift = static_cast<unsigned>(StackState::byte_of(off)) * 8;
+            const Scalar v = Scalar::constant(spilled.var.value() >> shift).truncate(static_cast<unsigned>(size) * 8);
+            st.reg(dst) = RegState::scalar(sign_extend ? v.sign_extend(static_cast<unsigned>(size) * 8) : v);
+        } else {
+            st.reg(dst) = loaded_scalar(size, sign_extend);
+        }
+        return {};
+    }
+    bool all_zero = true;
+    for (int i = 0; i < size; ++i) {
+        const SlotType t = fr.stack.byte_type(off + i);
+        if (t == SlotType::Invalid && !env.privileged())
+            return deny(fmt::format("invalid read from stack R{} off {}+{} size {} (the stack there was never written)", regno, off, i, size));
+        if (t != SlotType::Zero) all_zero = false;
+    }
+    if (dst >= 0) st.reg(dst) = all_zero ? RegState::scalar(Scalar::constant(0)) : loaded_scalar(size, sign_extend);
+    return {};
+}
+
+Check stack_access(Env& env, State& st, const RegState& reg, int regno, int insn_off, int size, Access kind, int dst,
+                   bool sign_extend, const StoreValue& value) {
+    if (!reg.var.is_const())
+        return deny(fmt::format("R{} variable stack access prohibited (var_off={}); use a constant offset", regno, reg.var.var_off.str()));
+    const int64_t off = reg.off + static_cast<int64_t>(reg.var.value()) + insn_off;
+    if (off < -StackState::kSize || off + size > 0)
+        return deny(fmt::format("invalid {} {} stack R{} off={} size={} (the stack is [-512, 0))",
+                                verb(kind), kind == Access::Read ? "from" : "to", regno, off, size));
+    if (off % size != 0) return deny(fmt::format("misaligned stack access off {} size {}", off, size));
+    env.note_stack(st, reg.frameno, static_cast<int>(off));
+    if (kind == Access::Write) return stack_write(env, st, reg.frameno, static_cast<int>(off), size, value);
+    return stack_read(env, st, reg.frameno, static_cast<int>(off), size, dst, sign_extend, regno);
+}
+
+// ---- context ----
+
+Check ctx_access(Env& env, State& st, const RegState& reg, int regno, int insn_off, int size, Access kind, int dst,
+                 bool sign_extend, const StoreValue& value) {
+    if (reg.off != 0 || !reg.var.is_zero())
+        return deny(fmt::format("dereference of modified ctx ptr R{} off={} disallowed", regno, reg.off));
+    const CtxAccessResult r = env.ctx.access(insn_off, size, kind == Access::Write, env.privileged(), env.in.ctx_size);
+    if (!r.ok)
+        return deny(fmt::format("invalid bpf_context access off={} size={} ({} {} of {} for {} programs is not allowed)",
+                                insn_off, size, size, kind == Access::Read ? "byte read" : "byte write", env.ctx.ctx_name,
+                                env.ctx.name));
+    if (kind == Access::Write) return check_leak(env, st, value, "ctx");
+    if (dst < 0) return {};
+    if (r.loaded == RegType::Scalar) {
+        st.reg(dst) = loaded_scalar(size, sign_extend);
+    } else {
+        st.reg(dst) = RegState::pointer(r.loaded);
+    }
+    return {};
+}
+
+}  // namespace
+
+Check check_reg_read(const State& st, int regno) {
+    if (!st.reg(regno).is_init())
+        return deny(fmt::format("R{} !read_ok (R{} is read before anything was written to it)", regno, regno));
+    return {};
+}
+
+Check check_reg_write(int regno) {
+    if (regno == BPF_REG_10) return deny("frame pointer is read only (R10 cannot be written)");
+    return {};
+}
+
+Check check_mem_access(Env& env, State& st, int ptr_regno, int insn_off, int size, Access kind, int dst_regno,
+                       bool sign_extend, const StoreValue& value) {
+    const RegState reg = st.reg(ptr_regno);
+    const int64_t off = static_cast<int64_t>(reg.off) + insn_off;
+    switch (reg.type) {
+        case RegType::PtrToStack:
+            return stack_access(env, st, reg, ptr_regno, insn_off, size, kind, dst_regno, sign_extend, value);
+        case RegType::PtrToCtx:
+            return ctx_access(env, st, reg, ptr_regno, insn_off, size, kind, dst_regno, sign_extend, value);
+        case RegType::PtrToMapValue: {
+            const MapInfo& m = env.maps[reg.map].info;
+            if (kind == Access::Write && m.frozen)
+                return deny(fmt::format("write into map forbidden, value_size={} off={} size={} (the map is read-only)", m.value_size, off, size));
+            if (kind == Access::Write)
+                if (auto r = check_leak(env, st, value, "map"); !r) return r;
+            if (auto r = check_region(env, reg, ptr_regno, off, size, m.value_size, "map value", "value_size"); !r) return r;
+            break;
+        }
+        case RegType::PtrToMem: {
+            if (kind == Access::Write)
+                if (auto r = check_leak(env, st, value, "mem"); !r) return r;
+            if (auto r = check_region(env, reg, ptr_regno, off, size, reg.mem_size, "memory", "mem_size"); !r) return r;
+            break;
+        }
+        case RegType::PtrToPacket:
+        case RegType::PtrToPacketMeta: {
+            if (kind == Access::Write)
+                if (auto r = check_leak(env, st, value, "packet"); !r) return r;
+            if (auto r = check_packet(env, reg, ptr_regno, off, size, kind); !r) return r;
+            break;
+        }
+        case RegType::PtrToMapValueOrNull:
+        case RegType::PtrToMemOrNull:
+            return deny(fmt::format("R{} invalid mem access '{}' (R{} may be NULL: add a NULL check, "
+                                    "e.g. if (!ptr) return 0; after bpf_map_lookup_elem)",
+                                    ptr_regno, type_name(reg.type), ptr_regno));
+        default:
+            return deny(fmt::format("R{} invalid mem access '{}' (R{} is not a pointer to memory the program may {})",
+                                    ptr_regno, type_name(reg.type), ptr_regno, verb(kind)));
+    }
+    if (kind == Access::Read && dst_regno >= 0) st.reg(dst_regno) = loaded_scalar(size, sign_extend);
+    return {};
+}
+
+Check check_atomic_access(Env& env, State& st, int ptr_regno, int off, int size, int src_regno) {
+    const RegState reg = st.reg(ptr_regno);
+    if (!env.privileged() && st.reg(src_regno).is_ptr())
+        return deny(fmt::format("R{} leaks addr into mem", src_regno));
+    if (reg.type == RegType::PtrToCtx || is_packet(reg.type))
+        return deny(fmt::format("BPF_ATOMIC stores into R{} {} is not allowed", ptr_regno, type_name(reg.type)));
+    if (reg.type == RegType::PtrToStack && reg.var.is_const()) {
+        const int64_t a = reg.off + static_cast<int64_t>(reg.var.value()) + off;
+        if (a >= -StackState::kSize && a < 0) {
+            const StackSlot* slot = st.frames[reg.frameno].stack.slot(StackState::slot_of(static_cast<int>(a)));
+            if (slot && slot->is_spill() && slot->spilled.is_ptr())
+                return deny(fmt::format("atomic operation on a stack slot holding a spilled pointer (R{} off={})", ptr_regno, a));
+        }
+    }
+    if (auto r = check_mem_access(env, st, ptr_regno, off, size, Access::Read, -1, false, {}); !r) return r;
+    StoreValue v;
+    v.regno = -1;
+    v.imm = 1;  // some non-zero data: the result is unknown
+    return check_mem_access(env, st, ptr_regno, off, size, Access::Write, -1, false, v);
+}
+
+// ---- helper calls ----
+
+namespace {
+
+using helpers::ArgType;
+using helpers::HelperProto;
+using helpers::RetType;
+
+struct CallMeta {
+    int map = -1;
+    int mem_regno = -1;      // the memory argument the next size argument belongs to
+    bool mem_write = false;
+    bool mem_null = false;   // the memory argument is NULL (allowed with size 0)
+    uint64_t alloc_size = 0;
+    uint32_t release_ref = 0;
+};
+
+bool is_mem_type(RegType t) {
+    return t == RegType::PtrToStack || is_packet(t) || t == RegType::PtrToMapValue || t == RegType::PtrToMem;
+}
+
+Check helper_mem(Env& env, State& st, int regno, uint64_t size, bool write) {
+    const RegState reg = st.reg(regno);
+    const int sz = static_cast<int>(size);
+    switch (reg.type) {
+        case RegType::PtrToStack: {
+            if (!reg.var.is_const())
+                return deny(fmt::format("R{} variable offset stack access prohibited for helper arguments", regno));
+            const int64_t off = reg.off + static_cast<int64_t>(reg.var.value());
+            if (off < -StackState::kSize || off + sz > 0 || (off >= 0 && sz > 0))
+                return deny(fmt::format("invalid indirect access to stack R{} off={} size={}", regno, off, sz));
+            if (sz == 0) return {};
+            env.note_stack(st, reg.frameno, static_cast<int>(off));
+            Frame& fr = st.frames[reg.frameno];
+            for (int i = 0; i < sz; ++i) {
+                const int a = static_cast<int>(off) + i;
+                StackSlot& slot = fr.stack.slot_mut(StackState::slot_of(a));
+                if (write) {
+                    if (slot.is_spill()) {
+                        if (slot.spilled.is_ptr() && !env.privileged())
+                            return deny("attempt to corrupt spilled pointer on stack");
+                        slot.bytes.fill(SlotType::Misc);
+                        slot.spilled = {};
+                    }
+                    slot.bytes[StackState::byte_of(a)] = SlotType::Misc;
+                    continue;
+                }
+                const SlotType t = slot.bytes[StackState::byte_of(a)];
+                const bool ok = t == SlotType::Misc || t == SlotType::Zero ||
+                                (t == SlotType::Spill && (slot.spilled.is_scalar() || env.privileged())) ||
+                                (t == SlotType::Invalid && env.privileged());
+                if (!ok)
+                    return deny(fmt::format("invalid indirect read from stack R{} off {}+{} size {}", regno, off, i, sz));
+            }
+            return {};
+        }
+        case RegType::PtrToMapValue: {
+            const MapInfo& m = env.maps[reg.map].info;
+            if (write && m.frozen) return deny(fmt::format("write into map forbidden (R{} points into a read-only map)", regno));
+            return check_region(env, reg, regno, reg.off, sz, m.value_size, "map value", "value_size");
+        }
+        case RegType::PtrToMem: return check_region(env, reg, regno, reg.off, sz, reg.mem_size, "memory", "mem_size");
+        case RegType::PtrToPacket:
+        case RegType::PtrToPacketMeta:
+            return check_packet(env, reg, regno, reg.off, sz, write ? Access::Write : Access::Read);
+        default:
+            return deny(fmt::format("R{} type={} expected=fp, pkt, pkt_meta, map_value, mem", regno, type_name(reg.type)));
+    }
+}
+
+Check check_size_arg(Env& env, State& st, int regno, ArgType arg, CallMeta& meta) {
+    const RegState& reg = st.reg(regno);
+    if (!reg.is_scalar()) return deny(fmt::format("R{} type={} expected=scalar (a size)", regno, type_name(reg.type)));
+    if (reg.var.smin < 0)
+        return deny(fmt::format("R{} min value is negative, either use unsigned or 'var &= const'", regno));
+    if (reg.var.umax == 0 && arg == ArgType::ConstSize)
+        return deny(fmt::format("R{} invalid zero-sized read", regno));
+    if (reg.var.umax >= static_cast<uint64_t>(kMaxVarOff))
+        return deny(fmt::format("R{} unbounded memory access, use 'var &= const' or 'if (var < const)'", regno));
+    if (meta.mem_null) {
+        if (reg.var.umax != 0) return deny(fmt::format("R{} NULL pointer passed with a non-zero size R{}", meta.mem_regno, regno));
+        return {};
+    }
+    if (reg.var.umax == 0) return {};
+    return helper_mem(env, st, meta.mem_regno, reg.var.umax, meta.mem_write);
+}
+
+Check check_arg(Env& env, State& st, const HelperProto& proto, int regno, ArgType arg, CallMeta& meta) {
+    if (arg == ArgType::DontCare) return {};
+    if (auto r = check_reg_read(st, regno); !r) return r;
+    const RegState reg = st.reg(regno);
+    auto expect = [&](std::string_view what) {
+        return deny(fmt::format("R{} type={} expected={}", regno, type_name(reg.type), what));
+    };
+    switch (arg) {
+        case ArgType::DontCare: return {};
+        case ArgType::Anything:
+            if (!env.privileged() && reg.is_ptr()) return deny(fmt::format("R{} leaks addr into helper function", regno));
+            return {};
+        case ArgType::ConstMapPtr: {
+            if (reg.type != RegType::ConstPtrToMap) return expect("map_ptr");
+            meta.map = static_cast<int>(reg.map);
+            const uint32_t mt = env.maps[reg.map].info.type;
+            if (!helpers::map_compatible(proto, mt))
+                return invalid(fmt::format("cannot pass map_type {} into func bpf_{}#{}", mt, proto.name, proto.id));
+            return {};
+        }
+        case ArgType::PtrToMapKey:
+        case ArgType::PtrToMapValue:
+        case ArgType::PtrToUninitMapValue: {
+            if (meta.map < 0) return deny("invalid map_ptr to access map->key");
+            if (!is_mem_type(reg.type) || reg.type == RegType::PtrToMem) return expect("fp, pkt, pkt_meta, map_value");
+            const MapInfo& m = env.maps[static_cast<size_t>(meta.map)].info;
+            const bool key = arg == ArgType::PtrToMapKey;
+            return helper_mem(env, st, regno, key ? m.key_size : m.value_size, arg == ArgType::PtrToUninitMapValue);
+        }
+        case ArgType::PtrToCtx:
+            if (reg.type != RegType::PtrToCtx) return expect("ctx");
+            if (reg.off != 0 || !reg.var.is_zero())
+                return deny(fmt::format("dereference of modified ctx ptr R{} off={} disallowed", regno, reg.off));
+            return {};
+        case ArgType::PtrToMem:
+        case ArgType::PtrToMemOrNull:
+        case ArgType::PtrToUninitMem:
+            meta.mem_regno = regno;
+            meta.mem_write = arg == ArgType::PtrToUninitMem;
+            meta.mem_null = arg == ArgType::PtrToMemOrNull && reg.is_const() && reg.var.value() == 0;
+            if (meta.mem_null) return {};
+            if (!is_mem_type(reg.type)) return expect("fp, pkt, pkt_meta, map_value, mem");
+            return {};
+        case ArgType::ConstSize:
+        case ArgType::ConstSizeOrZero: return check_size_arg(env, st, regno, arg, meta);
+        case ArgType::ConstAllocSizeOrZero:
+            if (!reg.is_const()) return deny(fmt::format("R{} is not a known constant (the size to reserve must be a constant)", regno));
+            meta.alloc_size = reg.var.value();
+            return {};
+        case ArgType::PtrToAllocMem:
+            if (reg.type != RegType::PtrToMem || reg.ref_obj_id == 0) return expect("ringbuf_mem (from bpf_ringbuf_reserve, NULL-checked)");
+            if (reg.off != 0 || !reg.var.is_zero())
+                return deny(fmt::format("R{} must have zero offset when passed to release func", regno));
+            meta.release_ref = reg.ref_obj_id;
+            return {};
+    }
+    return {};
+}
+
+void clear_packet_pointers(State& st) {
+    st.for_each_reg([](RegState& r) {
+        if (is_packet(r.type) || r.type == RegType::PtrToPacketEnd) r = RegState::scalar(Scalar::unknown());
+    });
+}
+
+void release_reference(Env& env, State& st, uint32_t ref) {
+    std::erase_if(st.refs, [&](const Reference& r) { return r.id == ref; });
+    const bool priv = env.privileged();
+    st.for_each_reg([&](RegState& r) {
+        if (r.ref_obj_id == ref) r = priv ? RegState::scalar(Scalar::unknown()) : RegState{};
+    });
+}
+
+}  // namespace
+
+Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
+    const HelperProto* proto = helpers::find_prototype(static_cast<uint32_t>(helper_id));
+    if (!proto) return invalid(fmt::format("invalid func unknown#{} (no helper with this number)", helper_id));
+    if (!helpers::allowed_for(*proto, env.in.prog_type))
+        return invalid(fmt::format("program of this type cannot use helper bpf_{}#{} ({} programs may not call it)",
+                                   proto->name, proto->id, env.ctx.name));
+    if (proto->privileged_only && !env.privileged())
+        return invalid(fmt::format("unknown func bpf_{}#{} (it needs a privileged load)", proto->name, proto->id));
+    if (proto->gpl_only && !helpers::is_gpl_compatible(env.in.license))
+        return invalid(fmt::format("cannot call GPL-restricted function from non-GPL compatible program "
+                                   "(bpf_{} needs a GPL-compatible license, the program's is \"{}\")",
+                                   proto->name, env.in.license));
+    if (proto->id == BPF_FUNC_tail_call && !st.refs.empty())
+        return invalid("tail_call would lead to reference leak (submit or discard reserved ring buffer memory first)");
+    CallMeta meta;
+    for (unsigned i = 0; i < helpers::kMaxArgs; ++i)
+        if (auto r = check_arg(env, st, *proto, static_cast<int>(i + 1), proto->args[i], meta); !r) return r;
+
+    if (proto->changes_pkt_data) clear_packet_pointers(st);
+    if (meta.release_ref) release_reference(env, st, meta.release_ref);
+    for (int r = BPF_REG_1; r <= BPF_REG_5; ++r) st.reg(r) = RegState{};
+    RegState& r0 = st.reg(BPF_REG_0);
+    switch (proto->ret) {
+        case RetType::Integer: r0 = RegState::scalar(Scalar::unknown()); break;
+        case RetType::Void: r0 = RegState{}; break;
+        case RetType::PtrToMapValueOrNull:
+            r0 = RegState::pointer(RegType::PtrToMapValueOrNull);
+            r0.map = static_cast<uint32_t>(meta.map);
+            r0.id = env.new_id();
+            break;
+        case RetType::PtrToAllocMemOrNull:
+            r0 = RegState::pointer(RegType::PtrToMemOrNull);
+            r0.mem_size = static_cast<uint32_t>(meta.alloc_size);
+            r0.id = env.new_id();
+            r0.ref_obj_id = r0.id;
+            st.refs.push_back({r0.id, static_cast<uint32_t>(pc)});
+            break;
+    }
+    return {};
+}
+
+}  // namespace bpfrt::verifier

@@ -1,0 +1,36 @@
+// Safety checks of single operations: register reads, memory accesses per
+// region (stack, map value, helper memory, context, packet) and helper calls
+// against their prototypes.
+#pragma once
+
+#include "verifier/env.hpp"
+
+#include <optional>
+
+namespace bpfrt::verifier {
+
+Check check_reg_read(const State& st, int regno);
+Check check_reg_write(int regno);
+
+enum class Access { Read, Write };
+
+// What a store writes: a register, or an immediate (BPF_ST).
+struct StoreValue {
+    int regno = -1;                 // -1: immediate
+    std::optional<uint64_t> imm;    // value of an immediate store
+};
+
+// Checks `*(size *)(R[ptr_regno] + insn_off)`. A read puts the loaded value
+// into `dst_regno` (if >= 0; sign-extended when `sign_extend`); a write
+// records `value` in the stack when the target is the stack.
+Check check_mem_access(Env& env, State& st, int ptr_regno, int insn_off, int size, Access kind, int dst_regno,
+                       bool sign_extend, const StoreValue& value);
+
+// Checks an atomic read-modify-write on *(size *)(R[ptr_regno] + off).
+Check check_atomic_access(Env& env, State& st, int ptr_regno, int off, int size, int src_regno);
+
+// A call to a helper: existence, program type, license, arguments; then
+// clobbers R1-R5 and sets R0 from the prototype's return type.
+Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc);
+
+}  // namespace bpfrt::verifier

@@ -1,0 +1,53 @@
+// The verifier's abstract machine state: call frames (registers and stack)
+// and acquired references; plus comparison for pruning and loop detection.
+#pragma once
+
+#include "verifier/stack_state.hpp"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace bpfrt::verifier {
+
+inline constexpr int kMaxCallFrames = 8;
+inline constexpr int kNumRegs = 11;
+
+struct Frame {
+    std::array<RegState, kNumRegs> regs{};
+    StackState stack;
+    int32_t callsite = -1;  // insn of the call that created this frame (-1: main)
+    uint32_t subprog = 0;
+    bool operator==(const Frame&) const = default;
+};
+
+struct Reference {
+    uint32_t id = 0;
+    uint32_t insn = 0;  // where it was acquired
+    bool operator==(const Reference&) const = default;
+};
+
+struct State {
+    std::vector<Frame> frames;
+    std::vector<Reference> refs;
+
+    Frame& cur() { return frames.back(); }
+    const Frame& cur() const { return frames.back(); }
+    RegState& reg(int r) { return frames.back().regs[static_cast<size_t>(r)]; }
+    const RegState& reg(int r) const { return frames.back().regs[static_cast<size_t>(r)]; }
+
+    // Calls fn on every register and spilled register in every frame.
+    void for_each_reg(const std::function<void(RegState&)>& fn);
+};
+
+// Which registers are live in each frame: bit r set = r may still be read.
+using LiveMasks = std::vector<uint16_t>;  // one per frame
+
+// `old` was explored and found safe: is `cur` safe too (every concrete state
+// of cur is one of old's, for what old's continuation can observe)?
+bool state_subsumes(const State& old, const State& cur, const LiveMasks& live);
+// Exactly the same on live registers, stack and references.
+bool state_equal(const State& a, const State& b, const LiveMasks& live);
+
+}  // namespace bpfrt::verifier
