@@ -76,7 +76,7 @@ struct MapCreate {
     uint32_t map_flags = 0;     // BPF_F_* accepted by the map type
     int inner_map_fd = 0;       // template for ARRAY_OF_MAPS / HASH_OF_MAPS (0 = none)
     uint32_t numa_node = 0;     // accepted and ignored (with BPF_F_NUMA_NODE)
-    std::string name;           // at most 15 characters of [A-Za-z0-9_.]
+    std::string name{};           // at most 15 characters of [A-Za-z0-9_.]
     uint64_t map_extra = 0;     // per-type extra (bloom filter hashes)
 };
 
@@ -86,46 +86,46 @@ struct MapCreate {
 // give the head without removing it.
 struct MapLookupElem {
     int map_fd = -1;
-    std::span<const std::byte> key;
+    std::span<const std::byte> key{};
     uint64_t flags = 0;  // must be 0 (BPF_F_LOCK needs BTF, unsupported)
 };
 
 // BPF_MAP_UPDATE_ELEM
 struct MapUpdateElem {
     int map_fd = -1;
-    std::span<const std::byte> key;  // empty for queue/stack maps
-    std::span<const std::byte> value;
+    std::span<const std::byte> key{};  // empty for queue/stack maps
+    std::span<const std::byte> value{};
     uint64_t flags = 0;  // BPF_ANY, BPF_NOEXIST, BPF_EXIST
 };
 
 // BPF_MAP_DELETE_ELEM
 struct MapDeleteElem {
     int map_fd = -1;
-    std::span<const std::byte> key;
+    std::span<const std::byte> key{};
 };
 
 // BPF_MAP_GET_NEXT_KEY: the next key is written to the output span.
 struct MapGetNextKey {
     int map_fd = -1;
-    std::optional<std::span<const std::byte>> key;  // nullopt: the first key
+    std::optional<std::span<const std::byte>> key{};  // nullopt: the first key
 };
 
 // BPF_MAP_LOOKUP_AND_DELETE_ELEM (queue/stack: pop; hash maps: take)
 struct MapLookupAndDeleteElem {
     int map_fd = -1;
-    std::span<const std::byte> key;  // empty for queue/stack maps
+    std::span<const std::byte> key{};  // empty for queue/stack maps
     uint64_t flags = 0;
 };
 
 // BPF_PROG_LOAD
 struct ProgLoad {
     uint32_t prog_type = 0;  // BPF_PROG_TYPE_*
-    std::span<const bpf_insn> insns;
-    std::string license;     // "GPL" or compatible enables GPL-only helpers
+    std::span<const bpf_insn> insns{};
+    std::string license{};     // "GPL" or compatible enables GPL-only helpers
     uint32_t log_level = 0;  // 0 none; 1 failures and statistics; 2 every insn; 4 statistics
     uint32_t prog_flags = 0;
     uint32_t expected_attach_type = 0;
-    std::string name;        // at most 15 characters of [A-Za-z0-9_.]
+    std::string name{};        // at most 15 characters of [A-Za-z0-9_.]
     // The log limit of the C API (log_size): a log that does not fit makes
     // the load fail with ENOSPC. 0 = unlimited (the C++ API's default).
     size_t log_limit = 0;
@@ -135,14 +135,14 @@ struct ProgLoad {
 // which a failed load has too.
 struct ProgLoadResult {
     Result<ProgramHandle> program;
-    std::string log;
+    std::string log{};
 };
 
 // BPF_PROG_TEST_RUN
 struct TestRun {
     int prog_fd = -1;
-    std::span<const std::byte> data;  // packet (skb types) — see prog_test_run
-    std::span<const std::byte> ctx;   // context (BPF_PROG_TYPE_SYSCALL)
+    std::span<const std::byte> data{};  // packet (skb types) — see prog_test_run
+    std::span<const std::byte> ctx{};   // context (BPF_PROG_TYPE_SYSCALL)
     uint32_t repeat = 1;              // 0 means 1
     uint32_t flags = 0;               // must be 0
     uint32_t cpu = 0;                 // must be 0
@@ -151,8 +151,8 @@ struct TestRun {
 struct TestRunResult {
     uint32_t retval = 0;       // low 32 bits of r0 of the last run
     uint32_t duration_ns = 0;  // mean time of one run (saturates at UINT32_MAX)
-    std::vector<std::byte> data_out;  // the packet after the last run
-    std::vector<std::byte> ctx_out;   // the context after the last run
+    std::vector<std::byte> data_out{};  // the packet after the last run
+    std::vector<std::byte> ctx_out{};   // the context after the last run
     // SYSCALL programs: the C API writes ctx_out back to ctx_in (as the kernel).
     bool ctx_to_input = false;
 };

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 namespace bpfrt::runtime {
@@ -62,8 +63,9 @@ void HandleTable::close_all() {
         open_ = 0;
     }
     // Every handle goes at once: each object's last handle is closed.
+    std::unordered_set<const Object*> notified;
     for (const ObjectRef& object : released)
-        if (object) object->on_last_handle_closed();
+        if (object && notified.insert(object.get()).second) object->on_last_handle_closed();
     // Objects without other users are destroyed here, outside the lock.
 }
 
