@@ -188,7 +188,8 @@ enum {
 #define BPFRT_LOG_LEVEL1 1U /* the log of a failed load; statistics on success */
 #define BPFRT_LOG_LEVEL2 2U /* every instruction processed */
 #define BPFRT_LOG_STATS 4U  /* statistics only */
-#define BPFRT_LOG_MIN_SIZE 128U /* smallest log_size accepted with a log */
+#define BPFRT_LOG_FIXED 8U  /* keep the log's beginning when it overflows (default: its end) */
+#define BPFRT_LOG_MASK (BPFRT_LOG_LEVEL1 | BPFRT_LOG_LEVEL2 | BPFRT_LOG_STATS | BPFRT_LOG_FIXED)
 
 /*
  * bpfrt's own command, outside the kernel's range (which closes fds with
@@ -215,7 +216,8 @@ void bpfrt_runtime_free(bpfrt_runtime *rt);
 /*
  * The bpf(2) entry point. `attr` points to `size` bytes laid out as the
  * kernel's union bpf_attr. A smaller `size` is zero-extended; a larger one
- * is accepted only if every byte past sizeof(union bpf_attr) is zero.
+ * is accepted only if every byte past sizeof(union bpf_attr) is zero; a
+ * size above 4096 is always refused (E2BIG), as the kernel does.
  * Fields a command does not use must be zero.
  *
  * Commands: BPF_MAP_CREATE, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM,
@@ -225,7 +227,8 @@ void bpfrt_runtime_free(bpfrt_runtime *rt);
  * Returns: a new handle (>= 3) for BPF_MAP_CREATE and BPF_PROG_LOAD; 0 for
  * the others; -1 with errno on failure. Errors common to every command:
  *   EFAULT  attr is NULL, or a pointer the command needs is NULL;
- *   E2BIG   size > sizeof(union bpf_attr) and a byte past it is not zero;
+ *   E2BIG   size > 4096, or size > sizeof(union bpf_attr) and a byte past
+ *           it is not zero;
  *   EINVAL  cmd is unknown, or a field the command does not use is not zero;
  *   EBADF   a handle in attr is not open;
  *   ENOMEM  out of memory.
@@ -288,11 +291,15 @@ int bpfrt_get_next_key(bpfrt_runtime *rt, int fd, const void *key, void *next_ke
  * BPF_LD_MAP_FD / BPF_LD_MAP_VALUE instructions name. `license` must not be
  * NULL ("GPL" or a compatible license enables GPL-only helpers). With
  * log_level > 0 the log (NUL-terminated) is written to log_buf, which must
- * hold log_size >= 128 bytes.
+ * hold log_size bytes (log_buf and log_size both set or both 0; a log_level
+ * without buffer is allowed and discards the log). A log longer than
+ * log_size - 1 bytes keeps its end (its beginning with BPFRT_LOG_FIXED in
+ * log_level) and the load fails with ENOSPC.
  *   EINVAL  unsupported type; malformed program (unknown opcode, bad
  *           register, jump out of range, call to an unknown helper, lddw
  *           naming a handle that is not a map...); bad log attributes
- *           (log_level without buffer, log_size < 128, ...);
+ *           (log_buf without log_size or log_level, unknown log_level
+ *           bits, log_size >= 2^30);
  *   E2BIG   insn_cnt is 0 or larger than 1000000;
  *   EBADF   an lddw names a handle that is not open;
  *   EACCES  the verifier rejected the program (see the log);

@@ -122,7 +122,7 @@ struct ProgLoad {
     uint32_t prog_type = 0;  // BPF_PROG_TYPE_*
     std::span<const bpf_insn> insns{};
     std::string license{};     // "GPL" or compatible enables GPL-only helpers
-    uint32_t log_level = 0;  // 0 none; 1 failures and statistics; 2 every insn; 4 statistics
+    uint32_t log_level = 0;  // 0 none; 1 failures and statistics; 2 every insn; 4 statistics (8: fixed)
     uint32_t prog_flags = 0;
     uint32_t expected_attach_type = 0;
     std::string name{};        // at most 15 characters of [A-Za-z0-9_.]

@@ -22,6 +22,8 @@ using bpfrt::Runtime;
 
 thread_local std::string t_last_error;
 
+constexpr unsigned kPageSize = 4096;  // the kernel refuses larger attrs outright (E2BIG)
+
 int fail_with(const Error& error) {
     t_last_error = error.message;
     errno = error.code;
@@ -158,17 +160,24 @@ int map_lookup_and_delete(Runtime& rt, const union bpf_attr& attr) {
 
 // ---- Program commands ----
 
-// The kernel's rules for log_level, log_size and log_buf (Linux 6.1
-// bpf_verifier_log_attr_valid): all three or none.
+// The kernel's rules for log_level, log_size and log_buf (Linux >= 6.4
+// bpf_verifier_log_attr_valid; checked against 6.18).
 bpfrt::Result<void> check_log_attrs(const union bpf_attr& attr) {
-    if (attr.log_level == 0 && attr.log_buf == 0 && attr.log_size == 0) return {};
-    if (attr.log_level == 0) return bpfrt::fail(EINVAL, "log_buf or log_size given without log_level");
-    if (attr.log_level & ~(BPFRT_LOG_LEVEL1 | BPFRT_LOG_LEVEL2 | BPFRT_LOG_STATS))
-        return bpfrt::fail(EINVAL, "log_level has unknown bits (valid: 1, 2, 4)");
-    if (attr.log_buf == 0) return bpfrt::fail(EINVAL, "log_level given without log_buf");
-    if (attr.log_size < BPFRT_LOG_MIN_SIZE || attr.log_size > (UINT32_MAX >> 2))
-        return bpfrt::fail(EINVAL, "log_size must be between 128 and 2^30 - 1");
+    if ((attr.log_buf != 0) != (attr.log_size != 0))
+        return bpfrt::fail(EINVAL, "log_buf and log_size must be given together");
+    if (attr.log_buf != 0 && attr.log_level == 0) return bpfrt::fail(EINVAL, "log_buf given without log_level");
+    if (attr.log_level & ~BPFRT_LOG_MASK)
+        return bpfrt::fail(EINVAL, "log_level has unknown bits (valid: 1, 2, 4, 8)");
+    if (attr.log_size > (UINT32_MAX >> 2)) return bpfrt::fail(EINVAL, "log_size is larger than 2^30 - 1");
     return {};
+}
+
+// The part of the log that fits in log_size - 1 bytes: its end (the
+// kernel's rotating log) or, with BPFRT_LOG_FIXED, its beginning.
+std::string_view visible_log(std::string_view log, const union bpf_attr& attr) {
+    const size_t room = attr.log_size - 1;
+    if (log.size() <= room) return log;
+    return (attr.log_level & BPFRT_LOG_FIXED) ? log.substr(0, room) : log.substr(log.size() - room);
 }
 
 bpfrt::Result<void> check_unsupported_load_attrs(const union bpf_attr& attr) {
@@ -214,10 +223,10 @@ int prog_load(Runtime& rt, const union bpf_attr& attr) {
 
     auto loaded = rt.prog_load(in);
     if (attr.log_buf != 0) {
-        const size_t n = std::min<size_t>(loaded.log.size(), attr.log_size - 1);
+        const std::string_view shown = visible_log(loaded.log, attr);
         char* out = user_ptr<char>(attr.log_buf);
-        std::memcpy(out, loaded.log.data(), n);
-        out[n] = '\0';
+        std::memcpy(out, shown.data(), shown.size());
+        out[shown.size()] = '\0';
     }
     if (!loaded.program) return fail_with(loaded.program.error());
     return succeed(loaded.program->release());
@@ -312,6 +321,7 @@ int bpfrt_bpf(bpfrt_runtime* rt, int cmd, union bpf_attr* attr, unsigned size) {
     if (attr == nullptr) return fail_with(EFAULT, "attr is NULL");
     // The kernel's size rules: a larger attr must be zero past what we know
     // (E2BIG), a smaller one is zero-extended.
+    if (size > kPageSize) return fail_with(E2BIG, "attr size is larger than a page (4096)");
     if (size > sizeof(union bpf_attr) &&
         !all_zero(reinterpret_cast<const unsigned char*>(attr) + sizeof(union bpf_attr),
                   size - sizeof(union bpf_attr)))

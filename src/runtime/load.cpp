@@ -123,8 +123,8 @@ Result<void> check_load_attrs(const ProgLoad& in) {
                                         "sched_cls, sched_act, syscall)",
                                         in.prog_type));
     if (in.prog_flags & ~kKnownProgFlags) return fail(EINVAL, fmt::format("unknown prog_flags {:#x}", in.prog_flags));
-    if (in.log_level & ~(BPFRT_LOG_LEVEL1 | BPFRT_LOG_LEVEL2 | BPFRT_LOG_STATS))
-        return fail(EINVAL, fmt::format("log_level {} has unknown bits (valid: 1, 2, 4)", in.log_level));
+    if (in.log_level & ~BPFRT_LOG_MASK)
+        return fail(EINVAL, fmt::format("log_level {} has unknown bits (valid: 1, 2, 4, 8)", in.log_level));
     if (in.insns.empty() || in.insns.size() > kMaxInsns)
         return fail(E2BIG, fmt::format("a program has 1 to {} instructions, this one {}", kMaxInsns, in.insns.size()));
     return check_object_name(in.name);
