@@ -1,0 +1,161 @@
+// Epoch-based deferred reclamation (see reclaim.hpp).
+#include "maps/reclaim.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace bpfrt::maps {
+
+namespace {
+
+// One per thread that ever entered a section; reused after the thread
+// exits, never freed (a handful of cache lines per thread).
+struct alignas(64) ThreadRecord {
+    std::atomic<uint64_t> epoch{0};  // 0: outside any section
+    std::atomic<bool> in_use{true};
+    ThreadRecord* next = nullptr;    // immutable once published
+};
+
+struct Retired {
+    void* ptr;
+    void (*deleter)(void*);
+    uint64_t epoch;  // sections that entered at <= epoch may see it
+};
+
+struct Registry {
+    std::atomic<uint64_t> global_epoch{1};
+    std::atomic<ThreadRecord*> records{nullptr};
+    std::mutex retired_mutex;
+    std::vector<Retired> retired;
+    size_t next_attempt = 64;  // retired.size() that triggers the next reclaim (under the mutex)
+};
+
+// Never destroyed: threads and static destructors may retire until exit.
+Registry& registry() {
+    static Registry* r = new Registry;
+    return *r;
+}
+
+ThreadRecord* acquire_record() {
+    Registry& reg = registry();
+    for (ThreadRecord* r = reg.records.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+        bool expected = false;
+        if (!r->in_use.load(std::memory_order_relaxed) &&
+            r->in_use.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+            return r;
+        }
+    }
+    auto* fresh = new ThreadRecord;
+    ThreadRecord* head = reg.records.load(std::memory_order_relaxed);
+    do {
+        fresh->next = head;
+    } while (!reg.records.compare_exchange_weak(head, fresh, std::memory_order_release, std::memory_order_relaxed));
+    return fresh;
+}
+
+struct ThreadState {
+    ThreadRecord* record = nullptr;
+    unsigned depth = 0;
+    ~ThreadState() {
+        if (record != nullptr) {
+            record->epoch.store(0, std::memory_order_release);
+            record->in_use.store(false, std::memory_order_release);
+        }
+    }
+};
+
+thread_local ThreadState tls;
+
+// The oldest epoch an active section entered at (max when none).
+uint64_t oldest_active_epoch() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    uint64_t oldest = std::numeric_limits<uint64_t>::max();
+    for (ThreadRecord* r = registry().records.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+        const uint64_t e = r->epoch.load(std::memory_order_acquire);
+        if (e != 0) oldest = std::min(oldest, e);
+    }
+    return oldest;
+}
+
+}  // namespace
+
+ReadSection::ReadSection() noexcept {
+    ThreadState& t = tls;
+    if (t.depth++ != 0) return;
+    if (t.record == nullptr) t.record = acquire_record();
+    const uint64_t e = registry().global_epoch.load(std::memory_order_acquire);
+    t.record->epoch.store(e, std::memory_order_relaxed);
+    // Publish before reading any map pointer (pairs with the reclaimer's fence).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+ReadSection::~ReadSection() {
+    ThreadState& t = tls;
+    if (--t.depth != 0) return;
+    t.record->epoch.store(0, std::memory_order_release);
+}
+
+bool in_read_section() noexcept { return tls.depth != 0; }
+
+void retire(void* ptr, void (*deleter)(void*)) noexcept {
+    Registry& reg = registry();
+    const uint64_t e = reg.global_epoch.fetch_add(1, std::memory_order_seq_cst);
+    bool attempt = false;
+    {
+        std::lock_guard lock(reg.retired_mutex);
+        reg.retired.push_back(Retired{ptr, deleter, e});
+        attempt = reg.retired.size() >= reg.next_attempt;
+    }
+    if (attempt) reclaim_now();
+}
+
+size_t reclaim_now() noexcept {
+    Registry& reg = registry();
+    std::vector<Retired> candidates;
+    {
+        std::lock_guard lock(reg.retired_mutex);
+        candidates.swap(reg.retired);
+    }
+    // Read the sections only after taking the candidates: each candidate
+    // was unlinked before this point.
+    const uint64_t oldest = oldest_active_epoch();
+    std::vector<Retired> keep;
+    for (const Retired& r : candidates) {
+        if (r.epoch < oldest) {
+            r.deleter(r.ptr);
+        } else {
+            keep.push_back(r);
+        }
+    }
+    std::lock_guard lock(reg.retired_mutex);
+    reg.retired.insert(reg.retired.end(), keep.begin(), keep.end());
+    // Retry after the pending list doubles, so that a long section costs
+    // amortised O(1) per retire.
+    reg.next_attempt = std::max<size_t>(64, 2 * reg.retired.size());
+    return reg.retired.size();
+}
+
+size_t pending_reclaims() noexcept {
+    Registry& reg = registry();
+    std::lock_guard lock(reg.retired_mutex);
+    return reg.retired.size();
+}
+
+void synchronize() noexcept {
+    if (in_read_section()) {
+        reclaim_now();
+        return;
+    }
+    Registry& reg = registry();
+    const uint64_t now = reg.global_epoch.fetch_add(1, std::memory_order_seq_cst);
+    // Sections that entered at <= now may still be running.
+    while (oldest_active_epoch() <= now) std::this_thread::yield();
+    reclaim_now();
+}
+
+}  // namespace bpfrt::maps
