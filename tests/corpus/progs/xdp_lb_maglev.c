@@ -1,3 +1,4 @@
+// bpfrt-corpus: category=lb
 // An L4 load balancer in the style of Katran: VIPs in a hash map, a Maglev
 // consistent-hashing table per VIP (ring of backend ids in an array), an LRU
 // connection table so established flows stay on their backend, and IP-in-IP
