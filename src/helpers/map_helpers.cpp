@@ -22,7 +22,10 @@ void* as_pointer(uint64_t reg) { return reinterpret_cast<void*>(static_cast<uint
 MapObject* map_arg(uint64_t r1, const vm::ExecContext& ctx) {
     if (ctx.checked) {
         const auto* program = static_cast<const runtime::ProgramObject*>(ctx.program);
-        if (program == nullptr || !program->uses_map(as_pointer(r1))) return nullptr;
+        const auto* run = static_cast<const runtime::RunState*>(ctx.user);
+        const void* map = as_pointer(r1);
+        const bool known = (program != nullptr && program->uses_map(map)) || (run != nullptr && run->knows_map(map));
+        if (!known) return nullptr;
     }
     return static_cast<MapObject*>(as_pointer(r1));
 }
@@ -37,7 +40,10 @@ uint64_t map_lookup_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t,
     MapObject* map = map_arg(r1, ctx);
     if (map == nullptr || !memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return 0;
     void* value = runtime::bridge::prog_lookup(*map, as_pointer(r2));
-    if (value != nullptr && ctx.checked) {
+    if (value != nullptr && ctx.checked && runtime::bridge::holds_maps(*map)) {
+        // An inner map: usable as a map argument for the rest of the run.
+        if (auto* run = static_cast<runtime::RunState*>(ctx.user)) run->inner_maps.push_back(value);
+    } else if (value != nullptr && ctx.checked) {
         const size_t size = runtime::bridge::prog_value_size(*map);
         const bool writable = runtime::bridge::prog_value_writable(*map);
         if (!ctx.is_allowed(reinterpret_cast<uintptr_t>(value), size, writable)) ctx.allow(value, size, writable);

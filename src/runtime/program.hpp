@@ -23,6 +23,16 @@ struct DirectValue {
     bool writable = true;
 };
 
+// What the runtime keeps for one run, reached by helpers through
+// ExecContext::user: inner maps a checked run obtained from map-in-map
+// lookups, which it may then pass to the map helpers.
+struct RunState {
+    std::vector<const void*> inner_maps;
+    bool knows_map(const void* map) const noexcept {
+        return std::find(inner_maps.begin(), inner_maps.end(), map) != inner_maps.end();
+    }
+};
+
 class ProgramObject final : public Object {
 public:
     ObjectKind kind() const noexcept override { return ObjectKind::Program; }

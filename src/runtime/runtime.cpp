@@ -115,7 +115,12 @@ Result<void> Runtime::map_update_elem(const MapUpdateElem& in) {
         const MapInfo info = runtime::bridge::info(**map);
         if (auto ok = check_key(in.key, info); !ok) return ok;
         if (auto ok = check_size("value", in.value.size(), info.host_value_size); !ok) return ok;
-        return runtime::bridge::update(**map, in.key, in.value, in.flags);
+        auto resolve = [this](int fd) -> Result<ObjectRef> {
+            ObjectRef object = state_->handles.get(fd);
+            if (!object) return fail(EBADF, fmt::format("handle {} is not open", fd));
+            return object;
+        };
+        return runtime::bridge::update(**map, in.key, in.value, in.flags, resolve);
     });
 }
 

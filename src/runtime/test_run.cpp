@@ -56,9 +56,13 @@ Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t
     // Map values handed to the program stay valid until it returns, even if
     // the host deletes their elements meanwhile.
     bridge::RunSection section;
+    RunState run;
     ctx.program = const_cast<ProgramObject*>(&program);
+    ctx.user = &run;
     for (const DirectValue& value : program.direct_values) ctx.allow(value.start, value.size, value.writable);
-    return program.exec->run(r1, r2, ctx);
+    auto result = program.exec->run(r1, r2, ctx);
+    ctx.user = nullptr;
+    return result;
 }
 
 Result<TestRunResult> State::test_run(const TestRun& in) {
