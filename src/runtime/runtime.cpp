@@ -59,7 +59,13 @@ Result<std::shared_ptr<ProgramObject>> State::program_at(int fd) const {
 
 Runtime::Runtime() : state_(std::make_unique<runtime::State>()) {}
 
-Runtime::~Runtime() { state_->handles.close_all(); }
+Runtime::~Runtime() {
+    state_->handles.close_all();
+    // Elements the maps retired (values, program references of a program
+    // array) are freed now rather than at some later reclamation, so that
+    // destroying the runtime releases everything it owned.
+    if (!maps::in_read_section()) maps::synchronize();
+}
 
 namespace {
 
