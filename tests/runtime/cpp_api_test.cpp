@@ -111,3 +111,13 @@ TEST(CppApi, CRuntimeViewIsTheSameRuntime) {
 
 }  // namespace
 }  // namespace bpfrt::test
+
+extern "C" int bpfrt_c_api_calls(void);
+
+namespace bpfrt::test {
+namespace {
+
+TEST(CApi, EveryWrapperFromC) { EXPECT_EQ(bpfrt_c_api_calls(), 0) << bpfrt_last_error(); }
+
+}  // namespace
+}  // namespace bpfrt::test
