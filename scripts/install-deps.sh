@@ -10,6 +10,7 @@ packages=(
   clang llvm                              # clang -target bpf for examples, llvm-objdump
   libelf-dev libbpf-dev                   # ELF loader, BTF
   libpcap-dev libcapstone-dev             # packet captures, JIT disassembly
+  libxbyak-dev                            # JIT code generation (header-only x86-64 assembler)
   libclang-rt-14-dev                      # sanitizer runtimes for clang (fuzzing)
 )
 

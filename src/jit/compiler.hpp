@@ -1,0 +1,36 @@
+// eBPF to x86-64 code generation (x86-64 hosts only).
+#pragma once
+
+#include "isa/opcodes.hpp"
+
+#include <bpfrt/error.hpp>
+#include <bpfrt/jit.hpp>
+#include <bpfrt/vm.hpp>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace bpfrt::jit {
+
+struct CompiledCode {
+    std::vector<uint8_t> bytes;           // position independent
+    std::vector<uint32_t> insn_offsets;   // code offset per slot, plus the end of the body
+    uint32_t body_start = 0;              // after the prologue
+    uint32_t stubs_start = 0;             // out-of-line code after the body
+};
+
+// A program checked by prepare(): one decoded instruction per starting slot.
+struct PreparedProgram {
+    std::vector<isa::Instruction> at;  // indexed by slot; meaningful where starts[pc]
+    std::vector<bool> starts;
+};
+
+// The structural checks the interpreter also makes (EINVAL on failure).
+Result<PreparedProgram> prepare(std::span<const bpf_insn> insns);
+
+// Generates the code. Helpers are looked up now; a call to a missing one
+// becomes a run-time error, as in the interpreter.
+Result<CompiledCode> compile(const PreparedProgram& prog, const vm::HelperTable* helpers, const JitOptions& options);
+
+}  // namespace bpfrt::jit

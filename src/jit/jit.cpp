@@ -1,0 +1,151 @@
+// JIT-compiled programs: the vm::Program implementation around generated
+// code, engine selection, and the C++ halves of callx and tail calls.
+#include "jit/code_memory.hpp"
+#include "jit/compiler.hpp"
+#include "jit/run_state.hpp"
+
+#include <bpfrt/asm.hpp>
+#include <bpfrt/jit.hpp>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace bpfrt::jit {
+namespace {
+
+class JitProgram final : public vm::Program {
+public:
+    JitProgram(std::vector<bpf_insn> raw, CodeMemory code, CompiledCode layout, const vm::HelperTable* helpers)
+        : raw_(std::move(raw)), code_(std::move(code)), layout_(std::move(layout)), helpers_(helpers) {
+        const uint8_t* start = code_.data();
+        std::memcpy(&entry_, &start, sizeof entry_);  // object to function pointer, without a cast warning
+        layout_.bytes.clear();  // the executable copy is the one kept
+    }
+
+    Result<uint64_t> run(uint64_t r1, uint64_t r2, vm::ExecContext& ctx) const override {
+        ctx.exit_requested = false;
+        ctx.tail_call_target = nullptr;
+        // Runs under ctx.checked = false, as verified-mode interpreter runs.
+        const bool was_checked = ctx.checked;
+        ctx.checked = false;
+        auto result = run_chain(r1, r2, ctx);
+        ctx.checked = was_checked;
+        return result;
+    }
+    vm::Mode mode() const noexcept override { return vm::Mode::Verified; }
+    size_t size() const noexcept override { return raw_.size(); }
+
+    JitCode code() const {
+        return JitCode{{code_.data(), code_.size()}, reinterpret_cast<uint64_t>(code_.data()), layout_.insn_offsets,
+                       layout_.body_start, layout_.stubs_start};
+    }
+    const CompiledCode& layout() const noexcept { return layout_; }
+
+private:
+    // This program and the JIT-compiled programs it tail-calls, one after another.
+    Result<uint64_t> run_chain(uint64_t r1, uint64_t r2, vm::ExecContext& ctx) const {
+        const JitProgram* cur = this;
+        for (;;) {
+            RunState st;
+            st.ctx = &ctx;
+            st.helpers = cur->helpers_;
+            const uint64_t r0 = cur->entry_(r1, r2, &st);
+            switch (st.status) {
+                case RunStatus::Returned: return r0;
+                case RunStatus::Error: return std::unexpected(cur->error(st));
+                case RunStatus::TailCall: break;
+            }
+            const vm::Program* target = ctx.tail_call_target;
+            ctx.tail_call_target = nullptr;
+            r1 = st.ctx_arg;  // the target gets the caller's context (r1 at the call)
+            const auto* same = dynamic_cast<const JitProgram*>(target);
+            if (same == nullptr) return target->run(r1, r2, ctx);
+            cur = same;
+        }
+    }
+
+    [[gnu::cold]] Error error(const RunState& st) const {
+        std::string what;
+        switch (st.error_kind) {
+            case RunError::UnknownHelper: what = fmt::format("call to unknown helper {}", st.error_arg); break;
+            case RunError::CallDepth: what = fmt::format("call depth exceeds {} frames", vm::kMaxCallDepth); break;
+            case RunError::None: what = "internal error"; break;
+        }
+        const size_t pc = st.error_pc;
+        if (pc >= raw_.size()) return Error{EINVAL, fmt::format("pc {}: {}", pc, what)};
+        return Error{EINVAL, fmt::format("pc {}: `{}`: {}", pc, isa::format_instruction(raw_, pc), what)};
+    }
+
+    std::vector<bpf_insn> raw_;  // for error messages
+    CodeMemory code_;
+    CompiledCode layout_;
+    const vm::HelperTable* helpers_;
+    EntryFn entry_ = nullptr;
+};
+
+}  // namespace
+
+const ContextOffsets& context_offsets() noexcept {
+    static const ContextOffsets offsets = [] {
+        const vm::ExecContext probe;
+        const auto* base = reinterpret_cast<const char*>(&probe);
+        auto at = [base](const void* field) {
+            return static_cast<int32_t>(reinterpret_cast<const char*>(field) - base);
+        };
+        return ContextOffsets{at(&probe.packet),         at(&probe.packet_len),       at(&probe.exit_requested),
+                              at(&probe.exit_value),     at(&probe.tail_call_target), at(&probe.tail_calls)};
+    }();
+    return offsets;
+}
+
+uint64_t callx_trampoline(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, RunState* state) {
+    state->callx_error = 0;
+    state->callx_unwind = 0;
+    const uint64_t id = state->callx_id;
+    const vm::Helper* helper =
+        (state->helpers == nullptr || id > UINT32_MAX) ? nullptr : state->helpers->find(static_cast<uint32_t>(id));
+    if (helper == nullptr) {
+        state->callx_error = 1;
+        return 0;
+    }
+    const uint64_t r0 = helper->fn(r1, r2, r3, r4, r5, *state->ctx);
+    state->callx_unwind = helper->unwind_on_zero && r0 == 0;
+    return r0;
+}
+
+bool jit_supported() noexcept {
+#if defined(__x86_64__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+Result<std::unique_ptr<vm::Program>> make_jit(std::span<const bpf_insn> insns, const vm::HelperTable* helpers,
+                                              const JitOptions& options) {
+    if (!jit_supported()) return fail(ENOTSUP, "the JIT supports only x86-64 hosts");
+    auto prog = prepare(insns);
+    if (!prog) return std::unexpected(prog.error());
+    auto compiled = compile(*prog, helpers, options);
+    if (!compiled) return std::unexpected(compiled.error());
+    auto memory = CodeMemory::create(compiled->bytes);
+    if (!memory) return std::unexpected(memory.error());
+    return std::make_unique<JitProgram>(std::vector<bpf_insn>(insns.begin(), insns.end()), std::move(*memory),
+                                        std::move(*compiled), helpers);
+}
+
+Result<std::unique_ptr<vm::Program>> make_program(std::span<const bpf_insn> insns, const vm::HelperTable* helpers,
+                                                  Engine engine, const JitOptions& options) {
+    if (engine == Engine::Jit || (engine == Engine::Auto && jit_supported())) return make_jit(insns, helpers, options);
+    return vm::make_interpreter(insns, helpers, vm::Mode::Verified);
+}
+
+Result<JitCode> jit_code(const vm::Program& program) {
+    const auto* jit = dynamic_cast<const JitProgram*>(&program);
+    if (jit == nullptr) return fail(EINVAL, "the program was not compiled by the JIT");
+    return jit->code();
+}
+
+}  // namespace bpfrt::jit
