@@ -35,6 +35,13 @@ Result<void> decode_slots(std::span<const bpf_insn> prog, Cfg& cfg) {
         if (f == Form::CallReg) return malformed(fmt::format("insn {}: callx (call through a register) is not supported by the verifier", pc));
         if (in->op == Op::LDDW && (in->src == BPF_PSEUDO_BTF_ID || in->src == BPF_PSEUDO_FUNC))
             return malformed(fmt::format("insn {}: lddw with src_reg {} (BTF id / function pointer) is not supported", pc, in->src));
+        if (f == Form::AluImm) {  // the kernel's check_alu_op rules for immediates
+            const uint8_t op = BPF_OP(in->info().code);
+            if ((op == BPF_DIV || op == BPF_MOD) && in->imm == 0) return malformed(fmt::format("insn {}: div by zero", pc));
+            if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) &&
+                (in->imm < 0 || in->imm >= static_cast<int32_t>(in->info().width)))
+                return malformed(fmt::format("insn {}: invalid shift {}", pc, in->imm));
+        }
         cfg.insns[pc] = *in;
         pc += in->slots();
     }

@@ -104,7 +104,7 @@ Check stack_read(Env& env, State& st, uint8_t frameno, int off, int size, int ds
     for (int i = 0; i < size; ++i) {
         const SlotType t = fr.stack.byte_type(off + i);
         if (t == SlotType::Invalid && !env.privileged())
-            return deny(fmt::format("invalid read from stack R{} off {}+{} size {} (the stack there was never written)", regno, off, i, size));
+            return deny(fmt::format("invalid read from stack R{} off={} size={} (byte {} was never written)", regno, off, size, off + i));
         if (t != SlotType::Zero) all_zero = false;
     }
     if (dst >= 0) st.reg(dst) = all_zero ? RegState::scalar(Scalar::constant(0)) : loaded_scalar(size, sign_extend);

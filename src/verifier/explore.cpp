@@ -92,7 +92,8 @@ CmpOp cmp_op(const isa::Instruction& in) {
 
 class Explorer {
 public:
-    Explorer(Env& env, ExploreStats& stats) : env_(env), stats_(stats), at_pc_(env.cfg.size()) {}
+    Explorer(Env& env, ExploreStats& stats)
+        : env_(env), stats_(stats), at_pc_(env.cfg.size()), last_add_(env.cfg.size(), 0), loop_adds_(env.cfg.size(), 0) {}
     Check run();
 
 private:
@@ -122,7 +123,8 @@ private:
     std::vector<std::vector<std::unique_ptr<Stored>>> at_pc_;
     std::vector<Path> pending_;
     uint64_t live_states_ = 0;
-    uint64_t last_add_processed_ = 0;
+    std::vector<uint64_t> last_add_;    // per insn: when a state was last stored
+    std::vector<uint32_t> loop_adds_;   // per insn: states stored while a loop is in progress
     Path* cur_ = nullptr;
 };
 
@@ -171,9 +173,16 @@ Check Explorer::visit(Path& p, bool& prune) {
         }
         ++i;
     }
-    // Inside a loop, checkpoint only every so often.
-    if (looping && stats_.processed - last_add_processed_ < 16) return {};
-    last_add_processed_ = stats_.processed;
+    // Inside a loop, checkpoint with exponential back-off: a repeating state is
+    // still found (every arrival is compared), and a long loop keeps few states.
+    if (looping) {
+        const uint64_t gap = uint64_t{16} << std::min<uint32_t>(loop_adds_[p.pc], 40);
+        if (stats_.processed - last_add_[p.pc] < gap) return {};
+        ++loop_adds_[p.pc];
+    } else {
+        loop_adds_[p.pc] = 0;
+    }
+    last_add_[p.pc] = stats_.processed;
     auto node = std::make_unique<Stored>();
     node->st = p.st;
     node->parent = p.parent;
@@ -223,7 +232,7 @@ Check Explorer::run() {
         }
         Next next = Next::Continue;
         if (!prune) {
-            if (env_.log.level() >= 1) p.trace = std::make_shared<const TraceNode>(TraceNode{p.pc, p.trace});
+            if (env_.log.level() >= 1) p.trace = std::make_shared<TraceNode>(p.pc, p.trace);
             if (env_.log.level() >= 2) env_.log.insn_with_state(p.pc, p.st);
             State before = env_.log.level() >= 1 ? p.st : State{};
             if (auto r = step(p, next); !r) {
@@ -660,10 +669,11 @@ Check Explorer::do_exit(Path& p, Next& next) {
     if (!st.refs.empty())
         return invalid(fmt::format("Unreleased reference id={} alloc_insn={} (submit or discard the ring buffer "
                                    "memory on every path)", st.refs.front().id, st.refs.front().insn));
-    if (r0.is_ptr()) {
-        if (!env_.privileged()) return deny("R0 leaks addr as return value");
+    // As the kernel: unprivileged programs may not return pointers; privileged
+    // ones may, except where the program type constrains the return value.
+    if (r0.is_ptr() && !env_.privileged()) return deny("R0 leaks addr as return value");
+    if (r0.is_ptr() && env_.ctx.ret_range)
         return invalid(fmt::format("At program exit the register R0 is not a known value ({})", type_name(r0.type)));
-    }
     if (env_.ctx.ret_range && (r0.var.smin < env_.ctx.ret_min || r0.var.smax > env_.ctx.ret_max))
         return invalid(fmt::format("At program exit the register R0 has smin={} smax={} should have been in [{}, {}]",
                                    r0.var.smin, r0.var.smax, env_.ctx.ret_min, env_.ctx.ret_max));

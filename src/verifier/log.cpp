@@ -28,6 +28,11 @@ char byte_char(SlotType t) {
 
 }  // namespace
 
+TraceNode::~TraceNode() {
+    std::shared_ptr<TraceNode> next = std::move(prev);
+    while (next && next.use_count() == 1) next = std::move(next->prev);
+}
+
 std::string format_insn(const isa::Instruction& in) {
     const isa::OpInfo& row = in.info();
     const std::string_view mn = row.mnemonic;

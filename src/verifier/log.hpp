@@ -15,10 +15,14 @@ namespace bpfrt::verifier {
 
 // The instructions one path executed, newest first (shared between paths).
 struct TraceNode {
-    uint32_t pc;
-    std::shared_ptr<const TraceNode> prev;
+    uint32_t pc = 0;
+    std::shared_ptr<TraceNode> prev;
+    TraceNode(uint32_t p, std::shared_ptr<TraceNode> before) : pc(p), prev(std::move(before)) {}
+    TraceNode(const TraceNode&) = delete;
+    TraceNode& operator=(const TraceNode&) = delete;
+    ~TraceNode();  // iterative: paths can be a million instructions long
 };
-using Trace = std::shared_ptr<const TraceNode>;
+using Trace = std::shared_ptr<TraceNode>;
 
 // Local instruction formatter (assembly syntax of the opcode table's mnemonics).
 std::string format_insn(const isa::Instruction& in);

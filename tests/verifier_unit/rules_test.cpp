@@ -168,7 +168,8 @@ std::vector<Case> cases() {
     c.push_back({"leak_into_map_unpriv", cat({lookup(kHash), kNullCheck, {BPF_STX_MEM(BPF_DW, BPF_REG_0, BPF_REG_10, 0)}, kExit0}), unpriv(), false, "leaks addr into map"});
     c.push_back({"ptr_into_map_priv", cat({lookup(kHash), kNullCheck, {BPF_STX_MEM(BPF_DW, BPF_REG_0, BPF_REG_10, 0)}, kExit0}), {}, true});
     c.push_back({"return_ptr_unpriv", {BPF_MOV64_REG(BPF_REG_0, BPF_REG_10), BPF_EXIT_INSN()}, unpriv(), false, "R0 leaks addr as return value"});
-    c.push_back({"return_ptr_priv", {BPF_MOV64_REG(BPF_REG_0, BPF_REG_10), BPF_EXIT_INSN()}, {}, false, "not a known value", EINVAL});
+    c.push_back({"return_ptr_priv", {BPF_MOV64_REG(BPF_REG_0, BPF_REG_10), BPF_EXIT_INSN()}, {}, true});
+    c.push_back({"return_ptr_cgroup_skb", {BPF_MOV64_REG(BPF_REG_0, BPF_REG_10), BPF_EXIT_INSN()}, type(BPF_PROG_TYPE_CGROUP_SKB), false, "not a known value", EINVAL});
     c.push_back({"ptr_as_scalar_arg_unpriv", cat({{BPF_MOV64_IMM(BPF_REG_0, 0), BPF_ST_MEM(BPF_W, BPF_REG_10, -4, 0), BPF_MOV64_REG(BPF_REG_2, BPF_REG_10), BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
                                                 BPF_LD_MAP_FD(BPF_REG_1, kHash), BPF_MOV64_REG(BPF_REG_3, BPF_REG_2), BPF_ST_MEM(BPF_DW, BPF_REG_10, -16, 0), BPF_MOV64_REG(BPF_REG_3, BPF_REG_10), BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, -16),
                                                 BPF_MOV64_REG(BPF_REG_4, BPF_REG_10), BPF_EMIT_CALL(BPF_FUNC_map_update_elem)}, kExit0}), unpriv(), false, "R4 leaks addr into helper function"});
@@ -211,7 +212,9 @@ std::vector<Case> cases() {
     c.push_back({"cmpxchg_needs_r0", {BPF_ST_MEM(BPF_DW, BPF_REG_10, -8, 1), BPF_MOV64_IMM(BPF_REG_1, 2), BPF_ATOMIC_OP(BPF_DW, BPF_CMPXCHG, BPF_REG_10, BPF_REG_1, -8), BPF_EXIT_INSN()}, {}, false, "R0 !read_ok"});
     c.push_back({"atomic_map_value", cat({lookup(kHash), kNullCheck, {BPF_MOV64_IMM(BPF_REG_1, 1), BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPF_REG_0, BPF_REG_1, 0)}, kExit0}), {}, true});
     // ---- arithmetic ----
-    c.push_back({"div_by_zero_imm", {BPF_MOV64_IMM(BPF_REG_0, 5), BPF_ALU64_IMM(BPF_DIV, BPF_REG_0, 0), BPF_EXIT_INSN()}, {}, true});
+    c.push_back({"div_by_zero_imm", {BPF_MOV64_IMM(BPF_REG_0, 5), BPF_ALU64_IMM(BPF_DIV, BPF_REG_0, 0), BPF_EXIT_INSN()}, {}, false, "div by zero", EINVAL});
+    c.push_back({"div_by_zero_reg", {BPF_MOV64_IMM(BPF_REG_0, 5), BPF_MOV64_IMM(BPF_REG_1, 0), BPF_ALU64_REG(BPF_DIV, BPF_REG_0, BPF_REG_1), BPF_EXIT_INSN()}, {}, true});
+    c.push_back({"shift_by_64_imm", {BPF_MOV64_IMM(BPF_REG_0, 5), BPF_ALU64_IMM(BPF_LSH, BPF_REG_0, 64), BPF_EXIT_INSN()}, {}, false, "invalid shift 64", EINVAL});
     c.push_back({"mod_by_zero_reg", {BPF_MOV64_IMM(BPF_REG_0, 5), BPF_MOV64_IMM(BPF_REG_1, 0), BPF_ALU32_REG(BPF_MOD, BPF_REG_0, BPF_REG_1), BPF_EXIT_INSN()}, unpriv(), true});
     // ---- structure ----
     c.push_back({"jump_out_of_range", {BPF_JMP_A(5), BPF_MOV64_IMM(BPF_REG_0, 0), BPF_EXIT_INSN()}, {}, false, "jump out of range", EINVAL});
