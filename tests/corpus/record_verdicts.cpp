@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <regex>
+#include <cctype>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,20 +31,30 @@ struct SourceNotes {
     int fault_line = 0;
 };
 
+// The word after `key=` on a `bpfrt-corpus:` line ("" when absent).
+std::string note_value(const std::string& line, const std::string& key) {
+    const size_t at = line.find(key + "=");
+    if (at == std::string::npos) return {};
+    size_t start = at + key.size() + 1, end = start;
+    if (start < line.size() && line[start] == '"') {
+        end = line.find('"', ++start);
+        return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    while (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) || line[end] == '_')) ++end;
+    return line.substr(start, end - start);
+}
+
 SourceNotes read_notes(const fs::path& source) {
     SourceNotes notes;
     std::ifstream in(source);
     std::string line;
-    const std::regex category(R"(bpfrt-corpus:.*category=(\w+))");
-    const std::regex mcpu(R"(bpfrt-corpus:.*mcpu=(\w+))");
-    const std::regex reject(R"(bpfrt-corpus:.*reject expect_message="([^"]*)\")");
     for (int number = 1; std::getline(in, line); ++number) {
-        std::smatch m;
-        if (std::regex_search(line, m, category)) notes.category = m[1];
-        if (std::regex_search(line, m, mcpu)) notes.mcpu = m[1];
-        if (std::regex_search(line, m, reject)) {
+        if (line.find("bpfrt-corpus:") == std::string::npos) continue;
+        if (std::string v = note_value(line, "category"); !v.empty()) notes.category = v;
+        if (std::string v = note_value(line, "mcpu"); !v.empty()) notes.mcpu = v;
+        if (line.find("bpfrt-corpus: reject") != std::string::npos) {
             notes.reject = true;
-            notes.expect_message = m[1];
+            notes.expect_message = note_value(line, "expect_message");
         }
         if (line.find("bpfrt-corpus: fault") != std::string::npos) notes.fault_line = number;
     }
