@@ -136,6 +136,7 @@ Check ctx_access(Env& env, State& st, const RegState& reg, int regno, int insn_o
         return deny(fmt::format("invalid bpf_context access off={} size={} ({} {} of {} for {} programs is not allowed)",
                                 insn_off, size, size, kind == Access::Read ? "byte read" : "byte write", env.ctx.ctx_name,
                                 env.ctx.name));
+    env.note_ctx_access(insn_off, size, kind == Access::Write);
     if (kind == Access::Write) return check_leak(env, st, value, "ctx");
     if (dst < 0) return {};
     if (r.loaded == RegType::Scalar) {
@@ -388,6 +389,9 @@ void release_reference(Env& env, State& st, uint32_t ref) {
 
 Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
     const HelperProto* proto = helpers::find_prototype(static_cast<uint32_t>(helper_id));
+    if (!proto)
+        for (const HelperProto& host : env.in.host_helpers)
+            if (host.id == static_cast<uint32_t>(helper_id)) proto = &host;
     if (!proto) return invalid(fmt::format("invalid func unknown#{} (no helper with this number)", helper_id));
     if (!helpers::allowed_for(*proto, env.in.prog_type))
         return invalid(fmt::format("program of this type cannot use helper bpf_{}#{} ({} programs may not call it)",

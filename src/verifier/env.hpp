@@ -27,10 +27,18 @@ struct Env {
     uint32_t id_gen = 0;
     Log log;
     size_t pc = 0;                          // instruction being checked
+    std::vector<CtxAccess> ctx_accesses;    // one per instruction (first proven access)
+    std::vector<bool> ctx_seen;             // per slot: in ctx_accesses already
 
     Env(const VerifyInput& input, const Cfg& c, const ContextDesc& cd) : in(input), cfg(c), ctx(cd), log(input, c, maps) {}
     bool privileged() const { return in.privileged; }
     uint32_t new_id() { return ++id_gen; }
+    void note_ctx_access(int off, int size, bool write) {
+        if (ctx_seen.size() <= pc) ctx_seen.resize(cfg.size() > pc ? cfg.size() : pc + 1, false);
+        if (ctx_seen[pc]) return;
+        ctx_seen[pc] = true;
+        ctx_accesses.push_back({static_cast<uint32_t>(pc), off, static_cast<uint8_t>(size), write});
+    }
     void note_stack(const State& st, uint8_t frameno, int off) {
         const uint32_t sp = st.frames[frameno].subprog;
         if (sp < stack_depth.size() && static_cast<uint32_t>(-off) > stack_depth[sp])

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -153,6 +154,9 @@ VerifyResult verify(const VerifyInput& input) {
         if (input.log_level >= 1) env.log.line(res.message);
     } else {
         res.accepted = true;
+        std::sort(env.ctx_accesses.begin(), env.ctx_accesses.end(),
+                  [](const CtxAccess& a, const CtxAccess& b) { return a.insn < b.insn; });
+        res.ctx_accesses = std::move(env.ctx_accesses);
     }
     if (input.log_level >= 1) env.log.line(summary().substr(0, summary().size() - 1));
     return finish(input.log_level ? env.log.take() : "");

@@ -6,6 +6,8 @@
 // statistics. Nothing the verifier rejects is ever run.
 #pragma once
 
+#include "helpers/prototypes.hpp"
+
 #include <bpfrt/error.hpp>
 #include <bpfrt/insn.h>
 
@@ -49,6 +51,19 @@ struct VerifyInput {
     uint64_t max_processed = 1'000'000;  // processed-instruction budget
     bool strict_alignment = false;  // BPF_F_STRICT_ALIGNMENT: map value / packet accesses aligned
     uint32_t ctx_size = 0;  // tracing contexts: bytes the host declares (0: the type's default)
+    // Helpers the host registered (ids no kernel helper uses): checked like
+    // the shared table's. Consulted when the shared table has no entry.
+    std::span<const helpers::HelperProto> host_helpers{};
+};
+
+// A load or store through the context pointer, as proven by the verifier:
+// the runtime rewrites these (the kernel's convert_ctx_access), e.g. the u32
+// __sk_buff/xdp_md data fields into 64-bit pointer loads.
+struct CtxAccess {
+    uint32_t insn = 0;  // slot of the LDX/ST/STX
+    int32_t off = 0;    // byte offset into the UAPI context struct
+    uint8_t size = 0;   // 1, 2, 4 or 8
+    bool write = false;
 };
 
 struct VerifyResult {
@@ -63,6 +78,8 @@ struct VerifyResult {
     double time_ns = 0;
     uint64_t max_states_per_insn = 0;
     int64_t error_insn = -1;  // instruction the rejection is about (-1: none / whole program)
+    // Every context access of an accepted program, one per instruction, by slot.
+    std::vector<CtxAccess> ctx_accesses;
 };
 
 VerifyResult verify(const VerifyInput& input);
