@@ -136,7 +136,9 @@ public:
 
     ObjectFile(ObjectFile&&) noexcept;
     ObjectFile& operator=(ObjectFile&&) noexcept;
-    ~ObjectFile();  // closes the handles load() opened (the Runtime must still live)
+    // Closes the handles load() opened: the Runtime must outlive the
+    // ObjectFile (declare the Runtime first).
+    ~ObjectFile();
 
     const std::string& name() const noexcept;
     const std::string& license() const noexcept;       // "" when there is no license section
@@ -181,6 +183,9 @@ public:
     // Only creates the maps (for callers that load or verify programs
     // themselves with resolved_insns()).
     Result<void> create_maps(Runtime& runtime);
+    // Loads one program (creating the maps first if needed), whether or not
+    // it is an autoload program. EBUSY if it is loaded already.
+    Result<void> load_program(Runtime& runtime, ObjectProgram& prog, const ObjectLoadOptions& options = {});
     bool loaded() const noexcept;
 
     struct State;

@@ -150,35 +150,43 @@ Result<void> ObjectFile::create_maps(Runtime& runtime) {
     return {};
 }
 
+Result<void> ObjectFile::load_program(Runtime& runtime, ObjectProgram& prog, const ObjectLoadOptions& options) {
+    if (prog.fd >= 0) return fail(EBUSY, fmt::format("{}: program '{}' is already loaded", state_->name, prog.name));
+    if (!state_->maps_created)
+        if (auto ok = create_maps(runtime); !ok) return ok;
+    const uint32_t type = options.prog_type.value_or(prog.type);
+    if (type == BPF_PROG_TYPE_UNSPEC)
+        return fail(EINVAL, fmt::format("{}: program '{}': section '{}' does not tell the program type "
+                                        "(unknown section name)", state_->name, prog.name, prog.section));
+    auto insns = resolved_insns(prog);
+    if (!insns) return std::unexpected(insns.error());
+    ProgLoad in;
+    in.prog_type = type;
+    in.insns = *insns;
+    in.license = state_->license;
+    in.log_level = options.log_level;
+    in.log_limit = options.log_limit;
+    in.expected_attach_type = options.prog_type ? 0 : prog.expected_attach_type;
+    in.name = runtime_name(prog.name);
+    auto result = runtime.prog_load(in);
+    prog.load_log = std::move(result.log);
+    if (!result.program)
+        return fail(result.program.error().code,
+                    fmt::format("{}: program '{}' (section '{}'): {}", state_->name, prog.name, prog.section,
+                                result.program.error().message));
+    prog.fd = result.program->fd();
+    state_->program_handles.push_back(std::move(*result.program));
+    return {};
+}
+
 Result<void> ObjectFile::load(Runtime& runtime, const ObjectLoadOptions& options) {
     if (state_->loaded) return fail(EBUSY, fmt::format("{}: already loaded", state_->name));
     if (!state_->maps_created)
         if (auto ok = create_maps(runtime); !ok) return ok;
     state_->loaded = true;
     for (auto& prog : state_->programs) {
-        if (!prog.autoload) continue;
-        const uint32_t type = options.prog_type.value_or(prog.type);
-        if (type == BPF_PROG_TYPE_UNSPEC)
-            return fail(EINVAL, fmt::format("{}: program '{}': section '{}' does not tell the program type "
-                                            "(unknown section name)", state_->name, prog.name, prog.section));
-        auto insns = resolved_insns(prog);
-        if (!insns) return std::unexpected(insns.error());
-        ProgLoad in;
-        in.prog_type = type;
-        in.insns = *insns;
-        in.license = state_->license;
-        in.log_level = options.log_level;
-        in.log_limit = options.log_limit;
-        in.expected_attach_type = options.prog_type ? 0 : prog.expected_attach_type;
-        in.name = runtime_name(prog.name);
-        auto result = runtime.prog_load(in);
-        prog.load_log = std::move(result.log);
-        if (!result.program)
-            return fail(result.program.error().code,
-                        fmt::format("{}: program '{}' (section '{}'): {}", state_->name, prog.name, prog.section,
-                                    result.program.error().message));
-        prog.fd = result.program->fd();
-        state_->program_handles.push_back(std::move(*result.program));
+        if (!prog.autoload || prog.fd >= 0) continue;
+        if (auto ok = load_program(runtime, prog, options); !ok) return ok;
     }
     return {};
 }

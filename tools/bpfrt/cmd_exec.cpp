@@ -18,6 +18,7 @@ namespace {
 struct ExecArgs {
     std::string program;
     std::string mem_file;
+    std::string name;  // program of an ELF object
     uint64_t repeat = 1;
     std::string engine = "interp";
     bool trusted = false;
@@ -66,7 +67,7 @@ int exec_program(const ExecArgs& args) {
         fmt::print(stderr, "bpfrt exec: engine '{}' is not available in this build (use interp)\n", args.engine);
         return kExitUsage;
     }
-    auto prog = read_program(args.program);
+    auto prog = read_program(args.program, args.name);
     if (!prog) {
         fmt::print(stderr, "bpfrt exec: {}\n", prog.error().message);
         return kExitUsage;
@@ -101,9 +102,10 @@ int exec_program(const ExecArgs& args) {
 void add_exec_command(CLI::App& app, int* status) {
     auto* cmd = app.add_subcommand("exec", "Run a program with r1 = input memory, r2 = its length; print r0");
     auto args = std::make_shared<ExecArgs>();
-    cmd->add_option("PROGRAM", args->program, "Raw bytecode (.bin) or assembly (.s)")
+    cmd->add_option("PROGRAM", args->program, "Raw bytecode (.bin), assembly (.s) or ELF object (.o)")
         ->required()
         ->check(CLI::ExistingFile);
+    cmd->add_option("--program", args->name, "ELF objects: the program to run (a function of any section)");
     cmd->add_option("--mem", args->mem_file, "File whose bytes are the input memory")->check(CLI::ExistingFile);
     cmd->add_option("--repeat", args->repeat, "Run N times and report the mean ns per run")
         ->check(CLI::PositiveNumber);

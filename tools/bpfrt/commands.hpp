@@ -15,5 +15,9 @@ inline constexpr int kExitUsage = 2;
 void add_asm_command(CLI::App& app, int* status);
 void add_disasm_command(CLI::App& app, int* status);
 void add_exec_command(CLI::App& app, int* status);
+void add_verify_command(CLI::App& app, int* status);
+void add_prog_command(CLI::App& app, int* status);
+void add_map_command(CLI::App& app, int* status);
+void add_test_run_command(CLI::App& app, int* status);
 
 }  // namespace bpfrt::cli

@@ -1,5 +1,7 @@
 #include "program_file.hpp"
 
+#include "object_cli.hpp"
+
 #include <bpfrt/asm.hpp>
 
 #include <fmt/format.h>
@@ -16,6 +18,19 @@ bool has_suffix(const std::string& s, std::string_view suffix) { return s.ends_w
 
 bool is_elf(const std::vector<uint8_t>& bytes) {
     return bytes.size() >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F';
+}
+
+Result<std::vector<bpf_insn>> read_object_program(const std::string& path, const std::string& name) {
+    auto obj = ObjectFile::open(path);
+    if (!obj) return std::unexpected(obj.error());
+    auto progs = select_programs(*obj, name);
+    if (!progs) return std::unexpected(progs.error());
+    if (progs->size() != 1)
+        return fail(EINVAL, fmt::format("{} has {} programs; choose one with --program", path, progs->size()));
+    const ObjectProgram& prog = *progs->front();
+    if (!prog.map_refs.empty())
+        return fail(EINVAL, fmt::format("{}: program '{}' uses maps; run it with `bpfrt test-run`", path, prog.name));
+    return prog.insns;
 }
 
 }  // namespace
@@ -36,11 +51,12 @@ Result<void> write_file_bytes(const std::string& path, const void* data, size_t 
     return {};
 }
 
-Result<std::vector<bpf_insn>> read_program(const std::string& path) {
+Result<std::vector<bpf_insn>> read_program(const std::string& path) { return read_program(path, ""); }
+
+Result<std::vector<bpf_insn>> read_program(const std::string& path, const std::string& program) {
     auto bytes = read_file_bytes(path);
     if (!bytes) return std::unexpected(bytes.error());
-    if (is_elf(*bytes))
-        return fail(EINVAL, fmt::format("{}: ELF objects are not supported by this command yet", path));
+    if (is_elf(*bytes)) return read_object_program(path, program);
     if (has_suffix(path, ".s") || has_suffix(path, ".asm")) {
         const std::string text(bytes->begin(), bytes->end());
         auto prog = isa::assemble(text);

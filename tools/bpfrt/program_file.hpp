@@ -14,6 +14,10 @@ namespace bpfrt::cli {
 
 Result<std::vector<uint8_t>> read_file_bytes(const std::string& path);
 Result<std::vector<bpf_insn>> read_program(const std::string& path);
+// The same, and for ELF objects the program named `program` (or the only
+// program when empty), linked with its subprograms. Programs that use maps
+// need a Runtime (bpfrt test-run): they are refused here.
+Result<std::vector<bpf_insn>> read_program(const std::string& path, const std::string& program);
 Result<void> write_file_bytes(const std::string& path, const void* data, size_t size);
 
 }  // namespace bpfrt::cli
