@@ -15,6 +15,7 @@ inline constexpr int kExitUsage = 2;
 void add_asm_command(CLI::App& app, int* status);
 void add_disasm_command(CLI::App& app, int* status);
 void add_exec_command(CLI::App& app, int* status);
+void add_jit_dump_command(CLI::App& app, int* status);
 void add_verify_command(CLI::App& app, int* status);
 void add_prog_command(CLI::App& app, int* status);
 void add_map_command(CLI::App& app, int* status);

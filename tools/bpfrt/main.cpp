@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     bpfrt::cli::add_asm_command(app, &status);
     bpfrt::cli::add_disasm_command(app, &status);
     bpfrt::cli::add_exec_command(app, &status);
+    bpfrt::cli::add_jit_dump_command(app, &status);
     bpfrt::cli::add_verify_command(app, &status);
     bpfrt::cli::add_prog_command(app, &status);
     bpfrt::cli::add_map_command(app, &status);

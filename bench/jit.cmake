@@ -1,0 +1,8 @@
+# JIT vs interpreter vs native C++ vs the kernel's JIT (see jit_bench.cpp and
+# RESULTS.md, "JIT"). The kernel oracle is compiled in directly so that the
+# benchmark builds without the tests.
+add_executable(jit_bench ${CMAKE_CURRENT_LIST_DIR}/jit_bench.cpp ${CMAKE_SOURCE_DIR}/tests/kernel/kernel_oracle.cpp)
+target_include_directories(jit_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/kernel ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(jit_bench PRIVATE bpfrt_options bpfrt_isa bpfrt_vm bpfrt_jit benchmark::benchmark)
+# The native baselines in this file are compiled -O2 whatever the build type.
+target_compile_options(jit_bench PRIVATE -O2)
