@@ -122,9 +122,10 @@ public:
     }
 
     Result<void> update(const void* key, const void* value, uint64_t flags, const FdResolver& resolve) override {
+        // The kernel checks the flags before it resolves the handle.
+        if (check_update_flags(flags) != 0) return fail(EINVAL, fmt::format("update: invalid flags {:#x}", flags));
         auto inner = resolve_inner(*spec_.inner_map_template, value, resolve);
         if (!inner) return std::unexpected(inner.error());
-        if (check_update_flags(flags) != 0) return fail(EINVAL, fmt::format("update: invalid flags {:#x}", flags));
         ObjectRef object = std::move(*inner);
         return errno_result(table_.upsert(key, flags, [&](std::byte* dst, const std::byte*) {
             auto* h = new RefHolder{object};

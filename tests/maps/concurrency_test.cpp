@@ -227,7 +227,8 @@ TEST(Concurrency, QueueDeliversEveryValueOnce) {
     std::vector<std::thread> threads;
     for (int p = 0; p < 2; ++p) {
         threads.emplace_back([&, p] {
-            for (int i = 0; i < kPerProducer;) {
+            // Bounded: a full queue is retried, but not forever.
+            for (int i = 0, tries = 0; i < kPerProducer && tries < 10'000'000; ++tries) {
                 uint64_t v = static_cast<uint64_t>(p * kPerProducer + i);
                 if (q->prog_push(&v, 0) == 0) {
                     ++i;
@@ -239,11 +240,16 @@ TEST(Concurrency, QueueDeliversEveryValueOnce) {
     }
     for (int c = 0; c < 2; ++c) {
         threads.emplace_back([&] {
-            for (int idle = 0; popped.load() < 2 * kPerProducer && idle < 5'000'000; ++idle) {
+            for (int idle = 0; popped.load() < 2 * kPerProducer && idle < 10'000'000;) {
                 uint64_t v = 0;
                 if (q->prog_pop(&v) == 0) {
+                    ASSERT_LT(v, seen.size());
                     seen[v].fetch_add(1);
                     popped.fetch_add(1);
+                    idle = 0;
+                } else {
+                    ++idle;
+                    std::this_thread::yield();
                 }
             }
         });
