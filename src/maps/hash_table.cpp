@@ -84,8 +84,9 @@ std::atomic<HashElement*>* HashTable::find_link(Bucket& b, const void* key, uint
 }
 
 HashElement* HashTable::allocate(const void* key, uint32_t hash) const {
-    void* raw = ::operator new(sizeof(HashElement) + key_bytes_ + value_bytes_);
+    void* raw = ::operator new(sizeof(HashElement) + key_bytes_ + value_bytes_ + (lru_ ? sizeof(LruLinks) : 0));
     auto* e = new (raw) HashElement;
+    if (lru_) new (&links(e)) LruLinks;
     e->hash = hash;
     e->key_bytes = static_cast<uint32_t>(key_bytes_);
     e->destroy_value = destroy_value_;
@@ -117,17 +118,18 @@ void HashTable::unlink(std::atomic<HashElement*>* link, HashElement* e) noexcept
 }
 
 void HashTable::lru_push_front(HashElement* e) noexcept {
-    e->lru_prev = nullptr;
-    e->lru_next = lru_head_;
-    if (lru_head_ != nullptr) lru_head_->lru_prev = e;
+    links(e).prev = nullptr;
+    links(e).next = lru_head_;
+    if (lru_head_ != nullptr) links(lru_head_).prev = e;
     lru_head_ = e;
     if (lru_tail_ == nullptr) lru_tail_ = e;
 }
 
 void HashTable::lru_remove(HashElement* e) noexcept {
-    (e->lru_prev != nullptr ? e->lru_prev->lru_next : lru_head_) = e->lru_next;
-    (e->lru_next != nullptr ? e->lru_next->lru_prev : lru_tail_) = e->lru_prev;
-    e->lru_prev = e->lru_next = nullptr;
+    LruLinks& l = links(e);
+    (l.prev != nullptr ? links(l.prev).next : lru_head_) = l.next;
+    (l.next != nullptr ? links(l.next).prev : lru_tail_) = l.prev;
+    l.prev = l.next = nullptr;
 }
 
 void HashTable::evict_one() noexcept {

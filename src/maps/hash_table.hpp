@@ -20,10 +20,11 @@
 
 namespace bpfrt::maps::detail {
 
+// Layout: this header, the key (rounded up to 8), the value area, and for
+// LRU tables the LruLinks (kept out of the header so that plain elements
+// stay small: 32 bytes + key + value).
 struct HashElement {
     std::atomic<HashElement*> next{nullptr};
-    HashElement* lru_prev = nullptr;  // LRU list (under the table mutex)
-    HashElement* lru_next = nullptr;
     void (*destroy_value)(std::byte*) = nullptr;  // for values owning resources
     uint32_t hash = 0;
     uint32_t key_bytes = 0;              // key size rounded up to 8: where the value starts
@@ -33,6 +34,11 @@ struct HashElement {
     std::byte* value(size_t key_span) noexcept { return key() + key_span; }
 };
 static_assert(sizeof(HashElement) % 8 == 0, "keys and values stay 8-byte aligned");
+
+struct LruLinks {  // the LRU list, under the table mutex
+    HashElement* prev = nullptr;
+    HashElement* next = nullptr;
+};
 
 class HashTable {
 public:
@@ -96,6 +102,9 @@ private:
     static void free_element(void* element) noexcept;
     bool reserve_slot() noexcept;  // count_ < max: count_++
     void evict_one() noexcept;     // LRU, under mutex_
+    LruLinks& links(HashElement* e) const noexcept {
+        return *reinterpret_cast<LruLinks*>(e->value(key_bytes_) + value_bytes_);
+    }
     void lru_push_front(HashElement* e) noexcept;
     void lru_remove(HashElement* e) noexcept;
     // Unlinks the element at *link (writer lock held) and retires it.

@@ -18,7 +18,9 @@
 // began. Freeing happens in retire() (in batches) or in reclaim_now().
 //
 // How: a global epoch counter; a thread entering its outermost section
-// publishes the epoch it read (then a full fence); retire() stamps the
+// publishes the epoch it read (then a fence: only a compiler barrier where
+// membarrier(2) is available, the reclaimer then issuing
+// MEMBARRIER_CMD_PRIVATE_EXPEDITED instead); retire() stamps the
 // element with the epoch it advanced from. An element retired at epoch e
 // is freed when every thread is either outside a section or entered at an
 // epoch > e (such a thread started after the unlink and cannot reach it).
