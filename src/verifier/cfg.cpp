@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 
 namespace bpfrt::verifier {
 namespace {
@@ -25,11 +26,79 @@ bool has_target(const isa::Instruction& in) {
     return f == Form::Jump || f == Form::Jump32 || f == Form::CondImm || f == Form::CondReg;
 }
 
+// Whether the kernel's instruction table knows the opcode byte: every byte our
+// opcode table has a row for, plus the LDX mode the kernel reserves for itself
+// (BPF_PROBE_MEM, 0x20), which it rejects as a reserved-field use instead.
+bool kernel_knows_opcode(uint8_t code) {
+    for (const isa::OpInfo& row : isa::all_ops())
+        if (row.code == code) return true;
+    return BPF_CLASS(code) == BPF_LDX && BPF_MODE(code) == 0x20;
+}
+
+// The kernel's phrase for an lddw whose fields the opcode table rejects
+// (resolve_pseudo_ldimm64 looks at the second slot and the pseudo source
+// before check_ld_imm looks at the reserved fields).
+std::string lddw_phrase(std::span<const bpf_insn> prog, size_t pc) {
+    const bpf_insn& raw = prog[pc];
+    if (pc + 1 >= prog.size()) return "invalid bpf_ld_imm64 insn";
+    const bpf_insn& hi = prog[pc + 1];
+    if (hi.code != 0 || hi.dst_reg != 0 || hi.src_reg != 0 || hi.off != 0) return "invalid bpf_ld_imm64 insn";
+    if (raw.src_reg > BPF_PSEUDO_MAP_IDX_VALUE) return "unrecognized bpf_ld_imm64 insn";
+    return "BPF_LD_IMM64 uses reserved fields";
+}
+
+// The kernel's wording for an instruction the opcode table rejects, so that a
+// user who knows the kernel's log recognises it.
+std::string kernel_phrase(std::span<const bpf_insn> prog, size_t pc) {
+    const bpf_insn& raw = prog[pc];
+    const uint8_t code = raw.code;
+    if (!kernel_knows_opcode(code)) return fmt::format("unknown opcode {:02x}", code);
+    // Fields fine but a register out of range: the kernel's check_reg_arg.
+    bpf_insn regs_ok = raw;
+    if (regs_ok.dst_reg > BPF_REG_10) regs_ok.dst_reg = 0;
+    if (regs_ok.src_reg > BPF_REG_10) regs_ok.src_reg = 0;
+    std::vector<bpf_insn> probe(prog.begin() + static_cast<std::ptrdiff_t>(pc), prog.end());
+    probe[0] = regs_ok;
+    if ((regs_ok.dst_reg != raw.dst_reg || regs_ok.src_reg != raw.src_reg) && isa::decode(probe, 0))
+        return fmt::format("R{} is invalid", raw.dst_reg > BPF_REG_10 ? raw.dst_reg : raw.src_reg);
+    const uint8_t op = BPF_OP(code);
+    switch (BPF_CLASS(code)) {
+        case BPF_ALU:
+        case BPF_ALU64:
+            if (op == BPF_END) return "BPF_END uses reserved fields";
+            if (op == BPF_NEG) return "BPF_NEG uses reserved fields";
+            if (op == BPF_MOV) return "BPF_MOV uses reserved fields";
+            return "BPF_ALU uses reserved fields";
+        case BPF_LDX: return "BPF_LDX uses reserved fields";
+        case BPF_ST: return "BPF_ST uses reserved fields";
+        case BPF_STX:
+            if (BPF_MODE(code) == BPF_ATOMIC) return fmt::format("BPF_ATOMIC uses invalid atomic opcode {:02x}", raw.imm);
+            return "BPF_STX uses reserved fields";
+        case BPF_LD:
+            if (BPF_MODE(code) == BPF_IMM) return lddw_phrase(prog, pc);
+            return "BPF_LD_[ABS|IND] uses reserved fields";
+        default:
+            if (op == BPF_CALL) return "BPF_CALL uses reserved fields";
+            if (op == BPF_JA) return "BPF_JA uses reserved fields";
+            if (op == BPF_EXIT) return "BPF_EXIT uses reserved fields";
+            return "BPF_JMP/JMP32 uses reserved fields";
+    }
+}
+
+// The decoder's error in the kernel's words, with the decoder's plain
+// explanation after them: "insn 1: unknown opcode f5 (unknown opcode 0xf5)".
+Error structural_error(std::span<const bpf_insn> prog, size_t pc, const Error& decoded) {
+    std::string detail = decoded.message;
+    if (const size_t colon = detail.find(": "); detail.starts_with("invalid instruction at ") && colon != std::string::npos)
+        detail = detail.substr(colon + 2);
+    return Error{EINVAL, fmt::format("insn {}: {} ({})", pc, kernel_phrase(prog, pc), detail)};
+}
+
 Result<void> decode_slots(std::span<const bpf_insn> prog, Cfg& cfg) {
     cfg.insns.assign(prog.size(), std::nullopt);
     for (size_t pc = 0; pc < prog.size();) {
         auto in = isa::decode(prog, pc);
-        if (!in) return std::unexpected(in.error());
+        if (!in) return std::unexpected(structural_error(prog, pc, in.error()));
         const Form f = in->info().form;
         if (f == Form::LoadAbs || f == Form::LoadInd) cfg.has_ld_abs = true;
         if (f == Form::CallReg) return malformed(fmt::format("insn {}: callx (call through a register) is not supported by the verifier", pc));
@@ -81,7 +150,11 @@ Result<void> check_jumps(Cfg& cfg) {
         if (cfg.subprog_of[target] != cfg.subprog_of[pc])
             return malformed(fmt::format("jump out of range from insn {} to {} (the target is in another function)", pc, t));
         cfg.prune_point[target] = 1;
-        if (isa::is_conditional(in.op) && pc + 1 < n) cfg.prune_point[pc + 1] = 1;
+        // As the kernel: a conditional jump is a prune point itself, as are both its successors.
+        if (isa::is_conditional(in.op)) {
+            cfg.prune_point[pc] = 1;
+            if (pc + 1 < n) cfg.prune_point[pc + 1] = 1;
+        }
     }
     for (uint32_t s = 0; s < cfg.subprog_start.size(); ++s) {
         const uint32_t last = cfg.subprog_end(s) - 1;

@@ -2,6 +2,8 @@
 
 #include "helpers/prototypes.hpp"
 
+#include <bpfrt/bpf.h>
+
 #include <fmt/format.h>
 
 namespace bpfrt::verifier {
@@ -11,10 +13,21 @@ constexpr int64_t kMaxVarOff = int64_t{1} << 29;  // BPF_MAX_VAR_OFF
 
 const char* verb(Access kind) { return kind == Access::Read ? "read" : "write"; }
 
+// Strict alignment (BPF_F_STRICT_ALIGNMENT, and always for atomics): the
+// kernel's check_generic_ptr_alignment. `desc` is the kernel's pointer_desc.
+Check check_alignment(Env& env, const RegState& reg, int64_t off, int size, const char* desc) {
+    if (!env.strict() || size <= 1) return {};
+    if (tnum_add(reg.var.var_off, Tnum::constant(static_cast<uint64_t>(off))).is_aligned(static_cast<uint64_t>(size)))
+        return {};
+    return deny(fmt::format("misaligned {}access off {}+{} size {} (a {}-byte access must be {}-byte aligned)", desc,
+                            reg.var.var_off.str(), off, size, size, size));
+}
+
 // Bounds of [off + var, off + var + size) within [0, region_size).
 Check check_region(Env& env, const RegState& reg, int regno, int64_t off, int size, uint64_t region_size,
-                   const char* what, const char* size_name) {
+                   const char* what, const char* size_name, const char* desc = "") {
     const Scalar& v = reg.var;
+    if (auto r = check_alignment(env, reg, off, size, desc); !r) return r;
     if (v.smin < 0 && (v.smin == std::numeric_limits<int64_t>::min() || v.smin + off < 0))
         return deny(fmt::format("R{} min value is negative, either use unsigned index or do a if (index >=0) check.", regno));
     const int64_t lo = off + (v.smin > 0 ? v.smin : 0);
@@ -25,8 +38,6 @@ Check check_region(Env& env, const RegState& reg, int regno, int64_t off, int si
     const int64_t hi = off + static_cast<int64_t>(v.umax);
     if (hi < 0 || static_cast<uint64_t>(hi) + static_cast<uint64_t>(size) > region_size)
         return deny(fmt::format("invalid access to {}, {}={} off={} size={}", what, size_name, region_size, hi, size));
-    if (env.in.strict_alignment && !tnum_add(v.var_off, Tnum::constant(static_cast<uint64_t>(off))).is_aligned(static_cast<uint64_t>(size)))
-        return deny(fmt::format("misaligned access off {}+{} size {}", v.var_off.str(), off, size));
     return {};
 }
 
@@ -39,9 +50,11 @@ Check check_packet(Env& env, const RegState& reg, int regno, int64_t off, int si
         return deny(fmt::format("invalid access to packet, off={} size={}, R{}(id={},off={},r={}) "
                                 "(compare the pointer with data_end before accessing {} bytes at offset {})",
                                 off, size, regno, reg.id, reg.off, reg.range, size, off));
-    if (env.in.strict_alignment &&
+    // NET_IP_ALIGN: the kernel places packets 2 bytes after an aligned address.
+    if (env.strict() && size > 1 &&
         !tnum_add(reg.var.var_off, Tnum::constant(static_cast<uint64_t>(2 + off))).is_aligned(static_cast<uint64_t>(size)))
-        return deny(fmt::format("misaligned packet access off 2+{}+{} size {}", reg.var.var_off.str(), off, size));
+        return deny(fmt::format("misaligned packet access off 2+{}+{} size {} (packet data starts 2 bytes after an "
+                                "aligned address, NET_IP_ALIGN)", reg.var.var_off.str(), off, size));
     return {};
 }
 
@@ -81,8 +94,17 @@ Check stack_write(Env& env, State& st, uint8_t frameno, int off, int size, const
     return {};
 }
 
+// Unprivileged reads below the deepest byte this frame has written so far (the
+// kernel's allocated_stack, in 8-byte slots) are out of bounds in the kernel.
+Check check_read_allocated(const Env& env, const StackState& stack, int regno, int64_t off, int size) {
+    if (env.privileged() || off >= -static_cast<int64_t>(stack.size() * 8)) return {};
+    return deny(fmt::format("invalid read from stack R{} off={} size={} (nothing was written to the stack at offset "
+                            "{} before this read)", regno, off, size, off));
+}
+
 Check stack_read(Env& env, State& st, uint8_t frameno, int off, int size, int dst, bool sign_extend, int regno) {
     const Frame& fr = st.frames[frameno];
+    if (auto r = check_read_allocated(env, fr.stack, regno, off, size); !r) return r;
     const StackSlot* slot = fr.stack.slot(StackState::slot_of(off));
     if (slot && slot->is_spill()) {
         const RegState spilled = slot->spilled;
@@ -104,22 +126,73 @@ Check stack_read(Env& env, State& st, uint8_t frameno, int off, int size, int ds
     for (int i = 0; i < size; ++i) {
         const SlotType t = fr.stack.byte_type(off + i);
         if (t == SlotType::Invalid && !env.privileged())
-            return deny(fmt::format("invalid read from stack R{} off={} size={} (byte {} was never written)", regno, off, size, off + i));
+            return deny(fmt::format("invalid read from stack off {}+{} size {} (byte {} was never written)", off, i, size, off + i));
         if (t != SlotType::Zero) all_zero = false;
     }
     if (dst >= 0) st.reg(dst) = all_zero ? RegState::scalar(Scalar::constant(0)) : loaded_scalar(size, sign_extend);
     return {};
 }
 
+// A store at a variable offset (privileged only): any byte of the range may be
+// written, so every byte becomes data (zero only where it already was and
+// zero is written) and spilled registers in the range are lost.
+Check stack_write_var(Env& env, State& st, uint8_t frameno, int64_t lo, int64_t hi, const StoreValue& value) {
+    const RegState* src = value.regno >= 0 ? &st.reg(value.regno) : nullptr;
+    if (src && src->is_ptr())
+        return deny(fmt::format("R{} spill of a pointer at a variable stack offset is not allowed", value.regno));
+    const bool zero = src ? src->is_const() && src->var.value() == 0 : (value.imm && *value.imm == 0);
+    Frame& fr = st.frames[frameno];
+    for (int64_t a = lo; a < hi; ++a) {
+        StackSlot& slot = fr.stack.slot_mut(StackState::slot_of(static_cast<int>(a)));
+        if (slot.is_spill()) {
+            slot.bytes.fill(SlotType::Misc);
+            slot.spilled = {};
+        }
+        SlotType& t = slot.bytes[StackState::byte_of(static_cast<int>(a))];
+        t = zero && t == SlotType::Zero ? SlotType::Zero : SlotType::Misc;
+    }
+    (void)env;
+    return {};
+}
+
+// A load at a variable offset (privileged only): an unknown scalar, or zero
+// when every byte it may read is known zero.
+Check stack_read_var(State& st, uint8_t frameno, int64_t lo, int64_t hi, int size, int dst, bool sign_extend) {
+    const Frame& fr = st.frames[frameno];
+    bool all_zero = true;
+    for (int64_t a = lo; a < hi; ++a)
+        if (fr.stack.byte_type(static_cast<int>(a)) != SlotType::Zero) all_zero = false;
+    if (dst >= 0) st.reg(dst) = all_zero ? RegState::scalar(Scalar::constant(0)) : loaded_scalar(size, sign_extend);
+    return {};
+}
+
 Check stack_access(Env& env, State& st, const RegState& reg, int regno, int insn_off, int size, Access kind, int dst,
                    bool sign_extend, const StoreValue& value) {
-    if (!reg.var.is_const())
-        return deny(fmt::format("R{} variable stack access prohibited (var_off={}); use a constant offset", regno, reg.var.var_off.str()));
-    const int64_t off = reg.off + static_cast<int64_t>(reg.var.value()) + insn_off;
+    const int64_t fixed = int64_t{reg.off} + insn_off;
+    // The stack is always strictly aligned, as in the kernel.
+    if (!tnum_add(reg.var.var_off, Tnum::constant(static_cast<uint64_t>(fixed))).is_aligned(static_cast<uint64_t>(size)))
+        return deny(fmt::format("misaligned stack access off {}+{}+{} size {} (a {}-byte stack access must be "
+                                "{}-byte aligned)", reg.var.var_off.str(), reg.off, insn_off, size, size, size));
+    if (!reg.var.is_const()) {
+        if (!env.privileged())
+            return deny(fmt::format("R{} variable stack access prohibited for !root, var_off={}", regno, reg.var.var_off.str()));
+        if (reg.var.smin <= -kMaxVarOff || reg.var.smax >= kMaxVarOff)
+            return deny(fmt::format("invalid unbounded variable-offset {} stack R{}", verb(kind), regno));
+        const int64_t lo = fixed + reg.var.smin;
+        const int64_t hi = fixed + reg.var.smax + size;
+        if (lo < -StackState::kSize || hi > 0)
+            return deny(fmt::format("invalid variable-offset {} {} stack R{} var_off={} off={} size={} (the access "
+                                    "may reach [{}, {}), the stack is [-512, 0))", verb(kind),
+                                    kind == Access::Read ? "from" : "to", regno, reg.var.var_off.str(), insn_off, size,
+                                    lo, hi));
+        env.note_stack(st, reg.frameno, static_cast<int>(lo));
+        if (kind == Access::Write) return stack_write_var(env, st, reg.frameno, lo, hi, value);
+        return stack_read_var(st, reg.frameno, lo, hi, size, dst, sign_extend);
+    }
+    const int64_t off = fixed + static_cast<int64_t>(reg.var.value());
     if (off < -StackState::kSize || off + size > 0)
         return deny(fmt::format("invalid {} {} stack R{} off={} size={} (the stack is [-512, 0))",
                                 verb(kind), kind == Access::Read ? "from" : "to", regno, off, size));
-    if (off % size != 0) return deny(fmt::format("misaligned stack access off {} size {}", off, size));
     env.note_stack(st, reg.frameno, static_cast<int>(off));
     if (kind == Access::Write) return stack_write(env, st, reg.frameno, static_cast<int>(off), size, value);
     return stack_read(env, st, reg.frameno, static_cast<int>(off), size, dst, sign_extend, regno);
@@ -129,8 +202,8 @@ Check stack_access(Env& env, State& st, const RegState& reg, int regno, int insn
 
 Check ctx_access(Env& env, State& st, const RegState& reg, int regno, int insn_off, int size, Access kind, int dst,
                  bool sign_extend, const StoreValue& value) {
-    if (reg.off != 0 || !reg.var.is_zero())
-        return deny(fmt::format("dereference of modified ctx ptr R{} off={} disallowed", regno, reg.off));
+    if (auto r = check_alignment(env, reg, int64_t{reg.off} + insn_off, size, "context "); !r) return r;
+    if (auto r = check_ctx_reg(reg, regno); !r) return r;
     const CtxAccessResult r = env.ctx.access(insn_off, size, kind == Access::Write, env.privileged(), env.in.ctx_size);
     if (!r.ok)
         return deny(fmt::format("invalid bpf_context access off={} size={} ({} {} of {} for {} programs is not allowed)",
@@ -143,11 +216,35 @@ Check ctx_access(Env& env, State& st, const RegState& reg, int regno, int insn_o
         st.reg(dst) = loaded_scalar(size, sign_extend);
     } else {
         st.reg(dst) = RegState::pointer(r.loaded);
+        if (maybe_null(r.loaded)) st.reg(dst).id = env.new_id();
     }
     return {};
 }
 
+// A map value the program may only write, or only read (BPF_F_RDONLY_PROG,
+// BPF_F_WRONLY_PROG, frozen .rodata): the kernel's check_map_access_type.
+Check check_map_access_type(const MapInfo& m, int64_t off, int size, Access kind) {
+    const bool read_only = m.frozen || (m.map_flags & BPF_F_RDONLY_PROG) != 0;
+    if (kind == Access::Write && read_only)
+        return deny(fmt::format("write into map forbidden, value_size={} off={} size={} (the map is read-only for "
+                                "programs)", m.value_size, off, size));
+    if (kind == Access::Read && (m.map_flags & BPF_F_WRONLY_PROG) != 0)
+        return deny(fmt::format("read from map forbidden, value_size={} off={} size={} (the map is write-only for "
+                                "programs)", m.value_size, off, size));
+    return {};
+}
+
 }  // namespace
+
+Check check_ctx_reg(const RegState& reg, int regno) {
+    if (reg.off != 0)
+        return deny(fmt::format("dereference of modified ctx ptr R{} off={} disallowed (use the context pointer the "
+                                "program received, without adding to it)", regno, reg.off));
+    if (!reg.var.is_zero())
+        return deny(fmt::format("variable ctx access var_off={} disallowed (the context can only be accessed at "
+                                "constant offsets)", reg.var.var_off.str()));
+    return {};
+}
 
 Check check_reg_read(const State& st, int regno) {
     if (!st.reg(regno).is_init())
@@ -171,11 +268,10 @@ Check check_mem_access(Env& env, State& st, int ptr_regno, int insn_off, int siz
             return ctx_access(env, st, reg, ptr_regno, insn_off, size, kind, dst_regno, sign_extend, value);
         case RegType::PtrToMapValue: {
             const MapInfo& m = env.maps[reg.map].info;
-            if (kind == Access::Write && m.frozen)
-                return deny(fmt::format("write into map forbidden, value_size={} off={} size={} (the map is read-only)", m.value_size, off, size));
+            if (auto r = check_map_access_type(m, off, size, kind); !r) return r;
             if (kind == Access::Write)
                 if (auto r = check_leak(env, st, value, "map"); !r) return r;
-            if (auto r = check_region(env, reg, ptr_regno, off, size, m.value_size, "map value", "value_size"); !r) return r;
+            if (auto r = check_region(env, reg, ptr_regno, off, size, m.value_size, "map value", "value_size", "value "); !r) return r;
             break;
         }
         case RegType::PtrToMem: {
@@ -193,6 +289,7 @@ Check check_mem_access(Env& env, State& st, int ptr_regno, int insn_off, int siz
         }
         case RegType::PtrToMapValueOrNull:
         case RegType::PtrToMemOrNull:
+        case RegType::PtrToSockCommonOrNull:
             return deny(fmt::format("R{} invalid mem access '{}' (R{} may be NULL: add a NULL check, "
                                     "e.g. if (!ptr) return 0; after bpf_map_lookup_elem)",
                                     ptr_regno, type_name(reg.type), ptr_regno));
@@ -218,11 +315,18 @@ Check check_atomic_access(Env& env, State& st, int ptr_regno, int off, int size,
                 return deny(fmt::format("atomic operation on a stack slot holding a spilled pointer (R{} off={})", ptr_regno, a));
         }
     }
-    if (auto r = check_mem_access(env, st, ptr_regno, off, size, Access::Read, -1, false, {}); !r) return r;
+    // Atomics are always strictly aligned, as in the kernel (strict_alignment_once).
+    const bool was_strict = env.force_strict;
+    env.force_strict = true;
+    auto restore = [&](Check r) {
+        env.force_strict = was_strict;
+        return r;
+    };
+    if (auto r = check_mem_access(env, st, ptr_regno, off, size, Access::Read, -1, false, {}); !r) return restore(r);
     StoreValue v;
     v.regno = -1;
     v.imm = 1;  // some non-zero data: the result is unknown
-    return check_mem_access(env, st, ptr_regno, off, size, Access::Write, -1, false, v);
+    return restore(check_mem_access(env, st, ptr_regno, off, size, Access::Write, -1, false, v));
 }
 
 // ---- helper calls ----
@@ -255,8 +359,12 @@ Check helper_mem(Env& env, State& st, int regno, uint64_t size, bool write) {
                 return deny(fmt::format("R{} variable offset stack access prohibited for helper arguments", regno));
             const int64_t off = reg.off + static_cast<int64_t>(reg.var.value());
             if (off < -StackState::kSize || off + sz > 0 || (off >= 0 && sz > 0))
-                return deny(fmt::format("invalid indirect access to stack R{} off={} size={}", regno, off, sz));
+                return deny(fmt::format("invalid {} stack R{} off={} size={} (the helper {} {} bytes at offset {}; "
+                                        "the stack is [-512, 0))", write ? "write to" : "read from", regno, off, sz,
+                                        write ? "writes" : "reads", sz, off));
             if (sz == 0) return {};
+            if (!write)
+                if (auto r = check_read_allocated(env, st.frames[reg.frameno].stack, regno, off, sz); !r) return r;
             env.note_stack(st, reg.frameno, static_cast<int>(off));
             Frame& fr = st.frames[reg.frameno];
             for (int i = 0; i < sz; ++i) {
@@ -277,13 +385,14 @@ Check helper_mem(Env& env, State& st, int regno, uint64_t size, bool write) {
                                 (t == SlotType::Spill && (slot.spilled.is_scalar() || env.privileged())) ||
                                 (t == SlotType::Invalid && env.privileged());
                 if (!ok)
-                    return deny(fmt::format("invalid indirect read from stack R{} off {}+{} size {}", regno, off, i, sz));
+                    return deny(fmt::format("invalid read from stack R{} off {}+{} size {} (byte {} was never "
+                                            "written, or holds a pointer)", regno, off, i, sz, a));
             }
             return {};
         }
         case RegType::PtrToMapValue: {
             const MapInfo& m = env.maps[reg.map].info;
-            if (write && m.frozen) return deny(fmt::format("write into map forbidden (R{} points into a read-only map)", regno));
+            if (auto r = check_map_access_type(m, reg.off, sz, write ? Access::Write : Access::Read); !r) return r;
             return check_region(env, reg, regno, reg.off, sz, m.value_size, "map value", "value_size");
         }
         case RegType::PtrToMem: return check_region(env, reg, regno, reg.off, sz, reg.mem_size, "memory", "mem_size");
@@ -343,9 +452,7 @@ Check check_arg(Env& env, State& st, const HelperProto& proto, int regno, ArgTyp
         }
         case ArgType::PtrToCtx:
             if (reg.type != RegType::PtrToCtx) return expect("ctx");
-            if (reg.off != 0 || !reg.var.is_zero())
-                return deny(fmt::format("dereference of modified ctx ptr R{} off={} disallowed", regno, reg.off));
-            return {};
+            return check_ctx_reg(reg, regno);
         case ArgType::PtrToMem:
         case ArgType::PtrToMemOrNull:
         case ArgType::PtrToUninitMem:
@@ -362,6 +469,9 @@ Check check_arg(Env& env, State& st, const HelperProto& proto, int regno, ArgTyp
             meta.alloc_size = reg.var.value();
             return {};
         case ArgType::PtrToAllocMem:
+            if (reg.type == RegType::PtrToMemOrNull && reg.ref_obj_id != 0)
+                return deny(fmt::format("R{} type=ringbuf_mem_or_null expected=ringbuf_mem (the record from "
+                                        "bpf_ringbuf_reserve may be NULL: check it before submitting)", regno));
             if (reg.type != RegType::PtrToMem || reg.ref_obj_id == 0) return expect("ringbuf_mem (from bpf_ringbuf_reserve, NULL-checked)");
             if (reg.off != 0 || !reg.var.is_zero())
                 return deny(fmt::format("R{} must have zero offset when passed to release func", regno));
@@ -369,6 +479,35 @@ Check check_arg(Env& env, State& st, const HelperProto& proto, int regno, ArgTyp
             return {};
     }
     return {};
+}
+
+// The key of a lookup when it is a known constant on the stack (the kernel's
+// get_constant_map_key, privileged only): bytes known zero, or an 8-byte
+// spilled constant of the key's size.
+std::optional<uint64_t> constant_map_key(const Env& env, const State& st, const RegState& key, uint32_t key_size) {
+    if (!env.privileged() || key.type != RegType::PtrToStack || !key.var.is_const() || key_size == 0) return std::nullopt;
+    const int64_t off = key.off + static_cast<int64_t>(key.var.value());
+    if (off < -StackState::kSize || off + key_size > 0) return std::nullopt;
+    const StackState& stack = st.frames[key.frameno].stack;
+    const size_t slot = StackState::slot_of(static_cast<int>(off));
+    if (StackState::slot_of(static_cast<int>(off + key_size - 1)) != slot) return std::nullopt;
+    bool zero = true;
+    for (uint32_t i = 0; i < key_size; ++i)
+        if (stack.byte_type(static_cast<int>(off + i)) != SlotType::Zero) zero = false;
+    if (zero) return 0;
+    const StackSlot* s = stack.slot(slot);
+    if (key_size == 8 && s && s->is_spill() && s->spilled.is_const()) return s->spilled.var.value();
+    return std::nullopt;
+}
+
+// bpf_map_lookup_elem on an array with a constant in-range key cannot fail
+// (the kernel's can_elide_value_nullness, Linux 6.13+).
+bool lookup_never_null(const Env& env, const State& st, const HelperProto& proto, int map) {
+    if (proto.id != BPF_FUNC_map_lookup_elem || map < 0) return false;
+    const MapInfo& m = env.maps[static_cast<size_t>(map)].info;
+    if (m.type != BPF_MAP_TYPE_ARRAY && m.type != BPF_MAP_TYPE_PERCPU_ARRAY) return false;
+    const std::optional<uint64_t> key = constant_map_key(env, st, st.reg(BPF_REG_2), m.key_size);
+    return key && *key < m.max_entries;
 }
 
 void clear_packet_pointers(State& st) {
@@ -392,12 +531,15 @@ Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
     if (!proto)
         for (const HelperProto& host : env.in.host_helpers)
             if (host.id == static_cast<uint32_t>(helper_id)) proto = &host;
+    if (helper_id == 0)
+        return invalid("program of this type cannot use helper bpf_unspec#0 (helper number 0 does not exist)");
     if (!proto) return invalid(fmt::format("invalid func unknown#{} (no helper with this number)", helper_id));
     if (!helpers::allowed_for(*proto, env.in.prog_type))
         return invalid(fmt::format("program of this type cannot use helper bpf_{}#{} ({} programs may not call it)",
                                    proto->name, proto->id, env.ctx.name));
     if (proto->privileged_only && !env.privileged())
-        return invalid(fmt::format("unknown func bpf_{}#{} (it needs a privileged load)", proto->name, proto->id));
+        return invalid(fmt::format("program of this type cannot use helper bpf_{}#{} (it needs a privileged load)",
+                                   proto->name, proto->id));
     if (proto->gpl_only && !helpers::is_gpl_compatible(env.in.license))
         return invalid(fmt::format("cannot call GPL-restricted function from non-GPL compatible program "
                                    "(bpf_{} needs a GPL-compatible license, the program's is \"{}\")",
@@ -408,6 +550,7 @@ Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
     for (unsigned i = 0; i < helpers::kMaxArgs; ++i)
         if (auto r = check_arg(env, st, *proto, static_cast<int>(i + 1), proto->args[i], meta); !r) return r;
 
+    const bool never_null = lookup_never_null(env, st, *proto, meta.map);
     if (proto->changes_pkt_data) clear_packet_pointers(st);
     if (meta.release_ref) release_reference(env, st, meta.release_ref);
     for (int r = BPF_REG_1; r <= BPF_REG_5; ++r) st.reg(r) = RegState{};
@@ -416,9 +559,9 @@ Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
         case RetType::Integer: r0 = RegState::scalar(Scalar::unknown()); break;
         case RetType::Void: r0 = RegState{}; break;
         case RetType::PtrToMapValueOrNull:
-            r0 = RegState::pointer(RegType::PtrToMapValueOrNull);
+            r0 = RegState::pointer(never_null ? RegType::PtrToMapValue : RegType::PtrToMapValueOrNull);
             r0.map = static_cast<uint32_t>(meta.map);
-            r0.id = env.new_id();
+            if (!never_null) r0.id = env.new_id();
             break;
         case RetType::PtrToAllocMemOrNull:
             r0 = RegState::pointer(RegType::PtrToMemOrNull);

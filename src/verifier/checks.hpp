@@ -11,6 +11,9 @@ namespace bpfrt::verifier {
 
 Check check_reg_read(const State& st, int regno);
 Check check_reg_write(int regno);
+// The context pointer unmodified (fixed and variable offset zero), as memory
+// accesses, helpers and LD_ABS need it.
+Check check_ctx_reg(const RegState& reg, int regno);
 
 enum class Access { Read, Write };
 

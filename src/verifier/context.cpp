@@ -26,7 +26,8 @@ CtxAccessResult skb_common(int off, int size, bool write) {
         return size == 4 ? CtxAccessResult{true} : bad;
     if (in_field(off, SKB_OFF(flow_keys), SKB_OFF(flow_keys) + 8)) return bad;
     if (in_field(off, SKB_OFF(tstamp), SKB_END(tstamp))) return size == 8 ? CtxAccessResult{true} : bad;
-    if (in_field(off, SKB_OFF(sk), SKB_OFF(sk) + 8)) return bad;  // socket pointers: not supported
+    if (in_field(off, SKB_OFF(sk), SKB_OFF(sk) + 8))  // a socket pointer, or NULL
+        return (!write && off == SKB_OFF(sk) && size == 8) ? CtxAccessResult{true, RegType::PtrToSockCommonOrNull} : bad;
     if (in_field(off, SKB_OFF(tstamp_type), SKB_OFF(hwtstamp))) return bad;
     if (in_field(off, SKB_OFF(hwtstamp), SKB_END(hwtstamp))) return (!write && size == 8) ? CtxAccessResult{true} : bad;
     // Other fields are u32: narrow reads allowed, writes full width only.
@@ -63,7 +64,7 @@ CtxAccessResult tc_access(int off, int size, bool write, bool, uint32_t) {
     }
     if (sk_fields(off)) return {};
     CtxAccessResult r = skb_common(off, size, write);
-    if (r.ok) r.loaded = skb_pointer_field(off);
+    if (r.ok && r.loaded == RegType::Scalar) r.loaded = skb_pointer_field(off);
     return r;
 }
 
@@ -77,7 +78,7 @@ CtxAccessResult cgroup_skb_access(int off, int size, bool write, bool privileged
         if (!writable) return {};
     }
     CtxAccessResult r = skb_common(off, size, write);
-    if (r.ok) r.loaded = skb_pointer_field(off);
+    if (r.ok && r.loaded == RegType::Scalar) r.loaded = skb_pointer_field(off);
     return r;
 }
 

@@ -31,7 +31,9 @@ struct Env {
     std::vector<bool> ctx_seen;             // per slot: in ctx_accesses already
 
     Env(const VerifyInput& input, const Cfg& c, const ContextDesc& cd) : in(input), cfg(c), ctx(cd), log(input, c, maps) {}
+    bool force_strict = false;              // strict alignment for this access (atomics)
     bool privileged() const { return in.privileged; }
+    bool strict() const { return in.strict_alignment || force_strict; }
     uint32_t new_id() { return ++id_gen; }
     void note_ctx_access(int off, int size, bool write) {
         if (ctx_seen.size() <= pc) ctx_seen.resize(cfg.size() > pc ? cfg.size() : pc + 1, false);

@@ -153,8 +153,8 @@ Check Explorer::visit(Path& p, bool& prune) {
         Stored& s = *list[i];
         if (s.branches > 0) {
             if (state_equal(s.st, p.st, live))
-                return invalid(fmt::format("infinite loop detected at insn {} -> {} (the loop returns to insn {} "
-                                           "in exactly the same state)", p.prev_pc, p.pc, p.pc));
+                return invalid(fmt::format("infinite loop detected at insn {} (the jump from insn {} returns to it "
+                                           "in exactly the same state, so the loop never ends)", p.pc, p.prev_pc));
             looping = true;
             ++i;
             continue;
@@ -389,6 +389,8 @@ Check Explorer::do_ptr_alu(State& st, const isa::Instruction& in, AluOp op, int 
         return deny(fmt::format("R{} pointer arithmetic on {} prohibited, null-check it first", ptr_regno, tn));
     if (ptr.type == RegType::ConstPtrToMap || ptr.type == RegType::PtrToPacketEnd)
         return deny(fmt::format("R{} pointer arithmetic on {} prohibited", ptr_regno, tn));
+    if (op == AluOp::Sub && ptr.type == RegType::PtrToStack)
+        return deny(fmt::format("R{} subtraction from stack pointer prohibited (add a negative offset instead)", in.dst));
     if (off.var.smin == std::numeric_limits<int64_t>::min() && !off.var.is_const())
         return deny(fmt::format("math between {} pointer and register with unbounded min value is not allowed", tn));
     RegState res = ptr;
@@ -404,6 +406,9 @@ Check Explorer::do_ptr_alu(State& st, const isa::Instruction& in, AluOp op, int 
         res.var = scalar_alu(op, 64, res.var, off.var);
         if (res.var.smin <= -kMaxVarOff)
             return deny(fmt::format("value {} makes {} pointer be out of bounds", res.var.smin, tn));
+        if (ptr.type == RegType::PtrToStack && !env_.privileged())
+            return deny(fmt::format("R{} variable stack access prohibited for !root, var_off={} off={} (unprivileged "
+                                    "programs may only use constant stack offsets)", in.dst, res.var.var_off.str(), res.off));
         if (is_packet(ptr.type)) {
             res.id = env_.new_id();
             res.range = 0;
@@ -434,8 +439,6 @@ Check Explorer::do_load_store(State& st, const isa::Instruction& in) {
         }
         case Form::StoreImm: {
             if (auto r = check_reg_read(st, in.dst); !r) return r;
-            if (st.reg(in.dst).type == RegType::PtrToCtx)
-                return deny(fmt::format("BPF_ST stores into R{} ctx is not allowed (store from a register instead)", in.dst));
             StoreValue v;
             v.imm = static_cast<uint64_t>(static_cast<int64_t>(in.imm));
             return check_mem_access(env_, st, in.dst, in.off, size, Access::Write, -1, false, v);
@@ -463,12 +466,11 @@ Check Explorer::do_load_store(State& st, const isa::Instruction& in) {
 Check Explorer::do_ld_abs(State& st, const isa::Instruction& in) {
     if (!env_.ctx.ld_abs)
         return invalid(fmt::format("BPF_LD_[ABS|IND] instructions not allowed for this program type ({})", env_.ctx.name));
-    if (env_.cfg.subprog_start.size() > 1)
-        return invalid("BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls");
     if (!st.refs.empty()) return invalid("BPF_LD_[ABS|IND] cannot be mixed with socket references");
     if (auto r = check_reg_read(st, BPF_REG_6); !r) return r;
     if (st.reg(BPF_REG_6).type != RegType::PtrToCtx)
         return invalid("at the time of BPF_LD_ABS|IND R6 != pointer to skb (R6 must hold the context)");
+    if (auto r = check_ctx_reg(st.reg(BPF_REG_6), BPF_REG_6); !r) return r;
     if (in.info().form == Form::LoadInd) {
         if (auto r = check_reg_read(st, in.src); !r) return r;
         if (!env_.privileged() && st.reg(in.src).is_ptr())
@@ -591,9 +593,9 @@ Check Explorer::do_cond_jump(Path& p, const isa::Instruction& in, Next& next) {
         };
         if (taken_ok) apply(taken, ta, tb);
         if (fall_ok) apply(st, fa, fb);
-    } else if ((maybe_null(a.type) && b.is_const() && b.var.value() == 0) ||
-               (maybe_null(b.type) && a.is_const() && a.var.value() == 0)) {
-        const RegState& ptr = maybe_null(a.type) ? a : b;
+    } else if (maybe_null(a.type) && !is_reg && in.imm == 0) {
+        // As the kernel: only a comparison with the immediate 0 is a NULL check.
+        const RegState& ptr = a;
         if (width != 64 || (op != CmpOp::Eq && op != CmpOp::Ne)) {
             if (!env_.privileged())
                 return deny(fmt::format("R{} pointer comparison prohibited", in.dst));

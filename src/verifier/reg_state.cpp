@@ -20,18 +20,23 @@ std::string_view type_name(RegType t) {
         case RegType::PtrToPacketEnd: return "pkt_end";
         case RegType::PtrToMem: return "mem";
         case RegType::PtrToMemOrNull: return "mem_or_null";
+        case RegType::PtrToSockCommonOrNull: return "sock_common_or_null";
+        case RegType::PtrToSockCommon: return "sock_common";
     }
     return "?";
 }
 
 bool is_pointer(RegType t) { return t != RegType::NotInit && t != RegType::Scalar; }
 bool is_packet(RegType t) { return t == RegType::PtrToPacket || t == RegType::PtrToPacketMeta; }
-bool maybe_null(RegType t) { return t == RegType::PtrToMapValueOrNull || t == RegType::PtrToMemOrNull; }
+bool maybe_null(RegType t) {
+    return t == RegType::PtrToMapValueOrNull || t == RegType::PtrToMemOrNull || t == RegType::PtrToSockCommonOrNull;
+}
 
 RegType without_null(RegType t) {
     switch (t) {
         case RegType::PtrToMapValueOrNull: return RegType::PtrToMapValue;
         case RegType::PtrToMemOrNull: return RegType::PtrToMem;
+        case RegType::PtrToSockCommonOrNull: return RegType::PtrToSockCommon;
         default: return t;
     }
 }

@@ -23,6 +23,8 @@ enum class RegType : uint8_t {
     PtrToPacketEnd,
     PtrToMem,        // memory returned by a helper (ringbuf_reserve)
     PtrToMemOrNull,
+    PtrToSockCommonOrNull,  // __sk_buff->sk: may be compared and returned, never dereferenced here
+    PtrToSockCommon,
 };
 
 // Kernel names: "scalar", "ctx", "fp", "map_ptr", "map_value", ...

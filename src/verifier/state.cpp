@@ -48,7 +48,8 @@ bool regsafe(const RegState& old, const RegState& cur, IdMap& ids) {
         case RegType::PtrToPacketMeta:
             return old.range <= cur.range && ids.check(old.id, cur.id);
         case RegType::PtrToMapValueOrNull:
-        case RegType::PtrToMemOrNull: return ids.check(old.id, cur.id);
+        case RegType::PtrToMemOrNull:
+        case RegType::PtrToSockCommonOrNull: return ids.check(old.id, cur.id);
         default: return true;
     }
 }

@@ -65,7 +65,8 @@ Check check_stack_depth(Env& env, uint32_t& max_depth) {
     for (size_t pc = 0; pc < cfg.size(); ++pc)
         if (cfg.insns[pc] && cfg.at(pc).op == isa::Op::CALL_LOCAL)
             callees[cfg.subprog_of[pc]].push_back(cfg.subprog_of[static_cast<size_t>(isa::branch_target(cfg.at(pc), pc))]);
-    auto frame = [&](uint32_t s) { return (std::max<uint32_t>(env.stack_depth[s], 1) + 31) / 32 * 32; };
+    // Frames rounded to 16 bytes, as the kernel does when the program is JIT-compiled.
+    auto frame = [&](uint32_t s) { return (env.stack_depth[s] + 15) / 16 * 16; };
     std::vector<uint32_t> memo(n, 0);
     std::vector<uint8_t> done(n, 0);
     // The call graph is acyclic (recursion is rejected by the CFG check).
@@ -81,6 +82,20 @@ Check check_stack_depth(Env& env, uint32_t& max_depth) {
     if (n > 1) max_depth = total;
     if (total > static_cast<uint32_t>(StackState::kSize))
         return deny(fmt::format("combined stack size of {} calls is {}. Too large (the limit is 512 bytes)", n, total));
+    return {};
+}
+
+// What the kernel refuses an unprivileged loader before verification (EPERM):
+// program types other than socket filters, and bpf-to-bpf calls.
+Check check_privilege(const VerifyInput& in) {
+    if (in.privileged) return {};
+    if (in.prog_type != BPF_PROG_TYPE_SOCKET_FILTER)
+        return fail(EPERM, fmt::format("program type {} needs a privileged load (unprivileged loads may only use "
+                                       "socket_filter programs)", context_for(in.prog_type)->name));
+    for (const bpf_insn& insn : in.insns)
+        if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == BPF_PSEUDO_CALL)
+            return fail(EPERM, "loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
+                               "CAP_SYS_ADMIN (bpf-to-bpf calls need a privileged load)");
     return {};
 }
 
@@ -114,6 +129,10 @@ VerifyResult verify(const VerifyInput& input) {
     const ContextDesc* ctx = context_for(input.prog_type);
     if (!ctx) {
         reject(Error{EINVAL, fmt::format("unsupported program type {}", input.prog_type)});
+        return finish(input.log_level ? res.message + "\n" : "");
+    }
+    if (auto r = check_privilege(input); !r) {
+        reject(r.error());
         return finish(input.log_level ? res.message + "\n" : "");
     }
     auto cfg = build_cfg(input.insns, CfgOptions{input.privileged, helper_uses});

@@ -49,7 +49,11 @@ struct VerifyInput {
     std::function<std::optional<MapInfo>(int32_t handle)> map_info;
     std::vector<LineInfo> line_info;  // optional, sorted by insn_off
     uint64_t max_processed = 1'000'000;  // processed-instruction budget
-    bool strict_alignment = false;  // BPF_F_STRICT_ALIGNMENT: map value / packet accesses aligned
+    // The kernel's strict alignment mode (BPF_F_STRICT_ALIGNMENT): context, map
+    // value, memory and packet accesses aligned to their size (packets counted
+    // from NET_IP_ALIGN = 2). On by default: programs then run on any host
+    // (stack accesses and atomics are always strictly aligned).
+    bool strict_alignment = true;
     uint32_t ctx_size = 0;  // tracing contexts: bytes the host declares (0: the type's default)
     // Helpers the host registered (ids no kernel helper uses): checked like
     // the shared table's. Consulted when the shared table has no entry.

@@ -4,7 +4,8 @@
 // Programs are generated from a small grammar that produces many accepted
 // programs: arithmetic on r0-r5 (ALU64 and ALU32), forward conditional
 // jumps, loads from the context, stack stores and loads, and map-value
-// accesses with variable offsets. BPFRT_VERIFIER_FUZZ_N sets the count.
+// accesses with variable offsets, variable-offset stack accesses (privileged).
+// BPFRT_VERIFIER_FUZZ_N sets the count (default 100000, about 2 s).
 #include "verify_helpers.hpp"
 
 #include <bpfrt/vm.hpp>
@@ -91,7 +92,7 @@ private:
                                        BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE};
         const int op = kAlu[rng_() % std::size(kAlu)];
         const int jop = kJmp[rng_() % std::size(kJmp)];
-        switch (rng_() % 12) {
+        switch (rng_() % 13) {
             case 0: return {BPF_ALU64_IMM(op, reg(), imm())};
             case 1: return {BPF_ALU64_REG(op, reg(), reg())};
             case 2: return {BPF_ALU32_IMM(op, reg(), imm())};
@@ -119,6 +120,16 @@ private:
                 const int32_t lim = static_cast<int32_t>(rng_() % 72);
                 return {BPF_JMP_IMM(BPF_JGT, r, lim, 3), BPF_MOV64_REG(BPF_REG_8, BPF_REG_6), BPF_ALU64_REG(BPF_ADD, BPF_REG_8, r),
                         BPF_LDX_MEM(size(), reg(), BPF_REG_8, 0)};
+            }
+            case 11: {  // variable-offset stack access (privileged): r9 = fp + base + (rX & mask)
+                const auto mask = static_cast<int32_t>(rng_() % 2 ? 0x38 : rng_() % 128);
+                const auto base = -static_cast<int32_t>(8 * (1 + rng_() % 66));
+                const int sz = size();
+                Prog p = {BPF_MOV64_REG(BPF_REG_9, reg()), BPF_ALU64_IMM(BPF_AND, BPF_REG_9, mask),
+                          BPF_ALU64_REG(BPF_ADD, BPF_REG_9, BPF_REG_10), BPF_ALU64_IMM(BPF_ADD, BPF_REG_9, base)};
+                if (rng_() % 2) p.push_back(BPF_STX_MEM(sz, BPF_REG_9, reg(), 0));
+                else p.push_back(BPF_LDX_MEM(sz, reg(), BPF_REG_9, 0));
+                return p;
             }
             default: return {BPF_ALU64_IMM(BPF_AND, reg(), static_cast<int32_t>(rng_() % 64))};
         }
@@ -158,7 +169,7 @@ TEST(Fuzz, CheckedModeCatchesOutOfBounds) {
 
 TEST(Fuzz, AcceptedProgramsRunWithoutFaults) {
     const char* env = std::getenv("BPFRT_VERIFIER_FUZZ_N");
-    const long n = env ? std::strtol(env, nullptr, 10) : 20000;
+    const long n = env ? std::strtol(env, nullptr, 10) : 100000;
     Generator gen(0x5eed);
     vm::HelperTable helpers;
     helpers.set(BPF_FUNC_get_prandom_u32, vm::Helper{fake_prandom, "get_prandom_u32", false});
