@@ -15,13 +15,17 @@
 
 #include <bpfrt/error.hpp>
 #include <bpfrt/insn.h>
+#include <bpfrt/vm.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct bpfrt_runtime;  // the C API's view of a Runtime (bpf.h)
@@ -167,6 +171,37 @@ struct MapInfo {
     uint32_t map_flags = 0;
 };
 
+// ---- Helpers the host provides ----
+
+// Argument kinds of a host helper, checked by the verifier as the kernel
+// checks its own helpers' prototypes.
+enum class HelperArg : uint8_t {
+    None,         // unused (and every later argument)
+    Scalar,       // any initialised scalar
+    ReadableMem,  // pointer to initialised memory; its size is the next argument
+    WritableMem,  // pointer to memory the helper fills; its size is the next argument
+    Size,         // size of the previous memory argument (> 0)
+    SizeOrZero,   // size of the previous memory argument (>= 0)
+    Context,      // the program's context (r1 at entry), unmodified
+};
+enum class HelperRet : uint8_t { Integer, Void };
+
+struct HelperPrototype {
+    std::string name;  // shown in verifier messages ("bpf_<name>")
+    HelperRet ret = HelperRet::Integer;
+    std::array<HelperArg, 5> args{};
+    std::vector<uint32_t> prog_types{};  // BPF_PROG_TYPE_* allowed to call it; empty: every type
+    bool gpl_only = false;
+};
+
+// Host helpers take numbers no kernel helper uses: 1000 to 1063. Programs
+// call them as any helper: static long (*my_helper)(void *buf, __u32 n) = (void *)1000;
+inline constexpr uint32_t kHostHelperFirst = 1000;
+inline constexpr uint32_t kHostHelperLast = 1063;
+
+// bpf_trace_printk / bpf_printk output line by line.
+using TraceCallback = std::function<void(std::string_view program, std::string_view message)>;
+
 namespace runtime {
 class State;
 }
@@ -216,6 +251,19 @@ public:
     Result<MapInfo> map_info(int map_fd) const;
     size_t open_handles() const;
 
+    // Registers a helper for programs loaded afterwards (programs loaded
+    // before keep the helpers they were prepared with). EINVAL: id outside
+    // [kHostHelperFirst, kHostHelperLast], no function, a prototype whose
+    // sizes do not follow memory arguments; EEXIST: id already registered.
+    Result<void> register_helper(uint32_t id, vm::HelperFn fn, const HelperPrototype& prototype);
+
+    // The trace stream of bpf_trace_printk (bpf_printk): with a callback set,
+    // every message goes to it at once (from the thread running the
+    // program); without, messages are kept (up to 1 MiB, the oldest dropped)
+    // until take_trace() returns them as "program: message" lines.
+    void set_trace_callback(TraceCallback callback);
+    std::vector<std::string> take_trace();
+
     runtime::State& state() noexcept { return *state_; }
     // The C API's view of this runtime (valid as long as it lives).
     bpfrt_runtime* c_runtime() noexcept;
@@ -223,6 +271,32 @@ public:
 
 private:
     std::unique_ptr<runtime::State> state_;
+};
+
+// Reads records of BPF_MAP_TYPE_RINGBUF maps as libbpf's ring_buffer does:
+// add() a map with a callback per ring, then poll() or consume(). One thread
+// consumes; programs produce on any number of threads. The maps stay alive as
+// long as the reader does.
+class RingBufferReader {
+public:
+    // Return 0 to go on; non-zero stops the current poll/consume.
+    using Callback = std::function<int(std::span<const std::byte> record)>;
+    explicit RingBufferReader(Runtime& runtime);
+    ~RingBufferReader();
+    RingBufferReader(const RingBufferReader&) = delete;
+    RingBufferReader& operator=(const RingBufferReader&) = delete;
+
+    // EBADF: no such handle; EINVAL: not a ring buffer.
+    Result<void> add(int map_fd, Callback callback);
+    // Records consumed, or a negative callback return value.
+    long consume();
+    // As consume(), waiting up to timeout_ms (< 0: forever) when nothing is there.
+    long poll(int timeout_ms);
+
+private:
+    struct Impl;
+    Runtime& runtime_;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace bpfrt

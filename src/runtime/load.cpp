@@ -1,5 +1,6 @@
 // BPF_PROG_LOAD: attribute checks, map references, verify(), lddw
 // resolution, preparation for the engine, a handle.
+#include "runtime/contexts.hpp"
 #include "runtime/map_bridge.hpp"
 #include "runtime/names.hpp"
 #include "runtime/state.hpp"
@@ -29,6 +30,11 @@ bool type_supported(uint32_t type) {
     case BPF_PROG_TYPE_SOCKET_FILTER:
     case BPF_PROG_TYPE_SCHED_CLS:
     case BPF_PROG_TYPE_SCHED_ACT:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_XDP:
+    case BPF_PROG_TYPE_KPROBE:
+    case BPF_PROG_TYPE_TRACEPOINT:
+    case BPF_PROG_TYPE_RAW_TRACEPOINT:
     case BPF_PROG_TYPE_SYSCALL: return true;
     default: return false;
     }
@@ -102,13 +108,16 @@ std::vector<bpf_insn> resolve(std::span<const bpf_insn> insns, const std::vector
     return out;
 }
 
-verifier::VerifyInput verify_input(const ProgLoad& in, const State& state) {
+verifier::VerifyInput verify_input(const ProgLoad& in, const State& state,
+                                   const std::vector<helpers::HelperProto>& host_protos) {
     verifier::VerifyInput input;
     input.insns = in.insns;
     input.prog_type = in.prog_type;
     input.license = in.license;
     input.privileged = true;  // no privilege model: every caller is CAP_BPF
     input.log_level = in.log_level;
+    input.strict_alignment = (in.prog_flags & BPF_F_STRICT_ALIGNMENT) != 0;
+    input.host_helpers = host_protos;
     input.map_info = [&state](int32_t handle) -> std::optional<verifier::MapInfo> {
         auto map = state.map_at(handle);
         if (!map) return std::nullopt;
@@ -119,8 +128,9 @@ verifier::VerifyInput verify_input(const ProgLoad& in, const State& state) {
 
 Result<void> check_load_attrs(const ProgLoad& in) {
     if (!type_supported(in.prog_type))
-        return fail(EINVAL, fmt::format("program type {} is not supported (supported: socket filter, "
-                                        "sched_cls, sched_act, syscall)",
+        return fail(EINVAL, fmt::format("program type {} is not supported (supported: socket_filter, "
+                                        "sched_cls, sched_act, cgroup_skb, xdp, kprobe, tracepoint, "
+                                        "raw_tracepoint, syscall)",
                                         in.prog_type));
     if (in.prog_flags & ~kKnownProgFlags) return fail(EINVAL, fmt::format("unknown prog_flags {:#x}", in.prog_flags));
     if (in.log_level & ~BPFRT_LOG_MASK)
@@ -136,17 +146,30 @@ Result<std::shared_ptr<ProgramObject>> State::load(const ProgLoad& in, std::stri
     if (auto ok = check_load_attrs(in); !ok) return std::unexpected(ok.error());
 
     auto refs = collect_map_references(*this, in.insns, log, in.log_level);
+    std::vector<helpers::HelperProto> host;
+    std::shared_ptr<vm::HelperTable> table;
+    {
+        std::lock_guard lock(helpers_mutex);
+        host = host_protos;  // names point into host_names, which never shrinks
+        table = helpers;
+    }
+    verifier::VerifyResult verdict;
     if (refs) {
-        const verifier::VerifyResult verdict = runtime::verify(verify_input(in, *this));
+        verdict = runtime::verify(verify_input(in, *this, host));
         log += verdict.log;
         if (!verdict.accepted) refs = fail(verdict.error_code != 0 ? verdict.error_code : EACCES, verdict.message);
     }
+    const bool verified = verifier_proves_safety(in.prog_type);
     std::unique_ptr<vm::Program> exec;
     std::vector<bpf_insn> resolved;
     if (refs) {
         resolved = resolve(in.insns, *refs);
-        const auto mode = kVerifierProvesSafety ? vm::Mode::Verified : vm::Mode::Checked;
-        auto prepared = vm::make_interpreter(resolved, helpers.get(), mode);
+        if (auto converted = convert_ctx_accesses(in.prog_type, verdict.ctx_accesses, resolved); !converted)
+            refs = logged(log, in.log_level, converted.error().code, converted.error().message);
+    }
+    if (refs) {
+        const auto mode = verified ? vm::Mode::Verified : vm::Mode::Checked;
+        auto prepared = vm::make_interpreter(resolved, table.get(), mode);
         if (prepared)
             exec = std::move(*prepared);
         else
@@ -174,8 +197,10 @@ Result<std::shared_ptr<ProgramObject>> State::load(const ProgLoad& in, std::stri
         }
         if (!program->uses_map(ref.map.get())) program->maps.push_back(std::move(ref.map));
     }
-    program->helpers = helpers;
+    program->helpers = std::move(table);
     program->exec = std::move(exec);
+    program->verified = verified;
+    program->max_ctx_offset = max_ctx_offset(verdict.ctx_accesses);
     return program;
 }
 

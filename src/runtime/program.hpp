@@ -27,7 +27,15 @@ struct DirectValue {
 // ExecContext::user: inner maps a checked run obtained from map-in-map
 // lookups, which it may then pass to the map helpers.
 struct RunState {
+    uint64_t context = 0;  // r1 at entry: helpers taking the context check it is this
     std::vector<const void*> inner_maps;
+    // Ring buffer records reserved and not yet submitted or discarded: the
+    // record and its ring (bpf_ringbuf_submit gets only the record).
+    struct Reserved {
+        void* sample;
+        void* ring;  // maps::RingBuf*
+    };
+    std::vector<Reserved> reserved;
     bool knows_map(const void* map) const noexcept {
         return std::find(inner_maps.begin(), inner_maps.end(), map) != inner_maps.end();
     }
@@ -52,6 +60,11 @@ public:
     // the runtime if the program does (a prog array holding it).
     std::shared_ptr<const vm::HelperTable> helpers;
     std::unique_ptr<vm::Program> exec;
+    // Proven safe by the verifier (exec runs in vm::Mode::Verified).
+    bool verified = false;
+    // End of the furthest context byte the program reads (the kernel's
+    // max_ctx_offset): tracing programs attach only to larger contexts.
+    uint32_t max_ctx_offset = 0;
 
     // Whether `map` is one the program referenced at load time: helpers
     // check their map argument with it in checked mode (an unverified program

@@ -1,6 +1,7 @@
 // bpfrt::Runtime: the typed API over State, one implementation per command.
 #include <bpfrt/runtime.hpp>
 
+#include "helpers/kernel_helpers.hpp"
 #include "helpers/map_helpers.hpp"
 #include "runtime/map_bridge.hpp"
 #include "runtime/names.hpp"
@@ -37,7 +38,10 @@ void Handle::reset() noexcept {
 
 namespace runtime {
 
-State::State() : helpers(std::make_shared<vm::HelperTable>()) { helpers::register_map_helpers(*helpers); }
+State::State() : helpers(std::make_shared<vm::HelperTable>()) {
+    helpers::register_map_helpers(*helpers);
+    helpers::register_kernel_helpers(*helpers);
+}
 
 Result<bridge::MapRef> State::map_at(int fd) const {
     ObjectRef object = handles.get(fd);

@@ -9,7 +9,15 @@
 #include <bpfrt/runtime.hpp>
 #include <bpfrt/vm.hpp>
 
+#include "helpers/prototypes.hpp"
+
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace bpfrt::runtime {
 
@@ -20,7 +28,28 @@ public:
     HandleTable handles;
     // Helpers available to programs of this runtime (map helpers with the
     // kernel's numbers). Shared with every program loaded.
+    // Replaced (copy on write) when the host registers a helper, so that
+    // programs already loaded keep the table they were prepared with.
     std::shared_ptr<vm::HelperTable> helpers;
+    // Prototypes of helpers the host registered, checked by the verifier.
+    std::vector<helpers::HelperProto> host_protos;
+    std::deque<std::string> host_names;  // storage of host_protos[i].name
+    mutable std::mutex helpers_mutex;    // guards helpers (the pointer) and host_protos
+
+    std::shared_ptr<vm::HelperTable> helper_table() const {
+        std::lock_guard lock(helpers_mutex);
+        return helpers;
+    }
+
+    // bpf_trace_printk output: to the callback when one is set, else kept
+    // (up to kMaxTraceBytes, oldest lines dropped) until the host takes it.
+    static constexpr size_t kMaxTraceBytes = 1 << 20;
+    void trace(std::string_view program, std::string_view message);
+    std::function<void(std::string_view program, std::string_view message)> trace_callback;
+    std::deque<std::string> trace_lines;
+    size_t trace_bytes = 0;
+    uint64_t trace_dropped = 0;
+    mutable std::mutex trace_mutex;
 
     // The object behind a handle, by kind: EBADF when the handle is not
     // open, EINVAL when it names the other kind (as the kernel's
@@ -35,7 +64,9 @@ public:
 // Runs a loaded program once with r1, r2, holding what a run needs (the
 // maps' read section, the program's context in `ctx`). Every run of a
 // program goes through here.
+// `exec` replaces program.exec (the same instructions prepared for another
+// engine, e.g. the JIT).
 Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t r2,
-                             vm::ExecContext& ctx);
+                             vm::ExecContext& ctx, const vm::Program* exec = nullptr);
 
 }  // namespace bpfrt::runtime

@@ -1,6 +1,7 @@
 #include "runtime/verify.hpp"
 
 #include "isa/opcodes.hpp"
+#include "verifier/context.hpp"
 
 #include <bpfrt/asm.hpp>
 
@@ -34,7 +35,10 @@ std::string statistics(const verifier::VerifyResult& r) {
 
 }  // namespace
 
+bool verifier_proves_safety(uint32_t prog_type) { return verifier::context_for(prog_type) != nullptr; }
+
 verifier::VerifyResult verify(const verifier::VerifyInput& input) {
+    if (verifier_proves_safety(input.prog_type)) return verifier::verify(input);
     const auto start = std::chrono::steady_clock::now();
     verifier::VerifyResult result;
     const bool log_all = (input.log_level & 2U) != 0;

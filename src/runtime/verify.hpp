@@ -6,20 +6,21 @@
 // boundary where the verifier of issue 4 slots in: it takes the kernel's
 // inputs (verifier::VerifyInput) and gives accept/reject plus the log.
 //
-// Until that verifier exists, verify() only checks structure: every slot
-// decodes through the opcode table (unknown opcodes, reserved fields,
-// registers: EINVAL as the kernel) and every map reference names a map.
-// Programs are therefore prepared in vm::Mode::Checked, where every memory
-// access is bounds-checked at run time.
+// Program types the verifier knows (verifier::context_for) are verified in
+// full and then run in vm::Mode::Verified; the verifier also reports every
+// context access for the runtime's context conversion. Other types
+// (SYSCALL) only get the structural check (every slot decodes through the
+// opcode table, every map reference names a map) and run in vm::Mode::Checked,
+// where every memory access is bounds-checked at run time.
 #pragma once
 
 #include "verifier/verifier.hpp"
 
 namespace bpfrt::runtime {
 
-// True once verify() proves programs safe (then programs may run in
-// vm::Mode::Verified); false while it only checks structure.
-inline constexpr bool kVerifierProvesSafety = false;
+// Whether verify() proves programs of `prog_type` safe (then they run in
+// vm::Mode::Verified); false where it only checks structure.
+bool verifier_proves_safety(uint32_t prog_type);
 
 verifier::VerifyResult verify(const verifier::VerifyInput& input);
 

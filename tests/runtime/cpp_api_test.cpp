@@ -76,11 +76,11 @@ TEST(CppApi, HandlesCloseOnDestructionAndMove) {
 
 TEST(CppApi, LoadAndTestRun) {
     Runtime rt;
-    const std::vector<bpf_insn> insns = {BPF_LD_ABS(BPF_B, 23), BPF_EXIT_INSN()};
+    const std::vector<bpf_insn> insns = {BPF_MOV64_REG(BPF_REG_6, BPF_REG_1), BPF_LD_ABS(BPF_B, 23), BPF_EXIT_INSN()};
     auto loaded = rt.prog_load({.prog_type = BPF_PROG_TYPE_SOCKET_FILTER, .insns = insns, .license = "GPL",
                                 .log_level = 1, .name = "proto"});
     ASSERT_TRUE(loaded.program) << loaded.program.error().message;
-    EXPECT_NE(loaded.log.find("processed 2 insns"), std::string::npos);
+    EXPECT_NE(loaded.log.find("processed 3 insns"), std::string::npos) << loaded.log;
     const auto frame = ip_frame(17);
     auto result = rt.prog_test_run({.prog_fd = loaded.program->fd(), .data = std::as_bytes(std::span(frame)),
                                     .repeat = 10});

@@ -70,13 +70,12 @@ TEST(MapHelpers, LookedUpValueIsReadableAndWritable) {
     EXPECT_EQ(run_once(rt.get(), prog, ip_frame(6)), 5u);
     EXPECT_EQ(run_once(rt.get(), prog, ip_frame(6)), 10u);
     auto past = insns;
-    past[8] = BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_0, 8);  // one past the 8-byte value
-    const int bad = load_filter(rt.get(), past);
-    const auto frame = ip_frame(6);
+    past[8] = BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_0, 8);  // one past the 8-byte value: the verifier refuses
     EXPECT_EQ(errno_of([&] {
-                  return bpfrt_prog_test_run(rt.get(), bad, 1, frame.data(), 64, nullptr, nullptr, nullptr, nullptr);
+                  return bpfrt_prog_load(rt.get(), BPF_PROG_TYPE_SOCKET_FILTER, past.data(),
+                                         static_cast<int>(past.size()), "GPL", nullptr, 0, 0);
               }),
-              EFAULT);
+              EACCES);
 }
 
 TEST(MapHelpers, QueueHelpers) {
@@ -115,10 +114,17 @@ TEST(MapHelpers, QueueHelpers) {
     EXPECT_EQ(take(BPF_FUNC_map_pop_elem), -ENOENT);
 }
 
-TEST(MapHelpers, CheckedRunsRefuseForgedArguments) {
+TEST(MapHelpers, ForgedArgumentsAreRefusedAtLoad) {
+    // Verified program types: the verifier refuses what checked runs used to catch.
     auto rt = new_runtime();
     const int map = bpfrt_create_map(rt.get(), BPF_MAP_TYPE_HASH, 8, 8, 2);
-    // A map pointer the program did not load: lookup gives NULL, update -EINVAL.
+    auto load_errno = [&](const std::vector<bpf_insn>& insns) {
+        return errno_of([&] {
+            return bpfrt_prog_load(rt.get(), BPF_PROG_TYPE_SOCKET_FILTER, insns.data(), static_cast<int>(insns.size()),
+                                   "GPL", nullptr, 0, 0);
+        });
+    };
+    // A map pointer the program did not load.
     const std::vector<bpf_insn> forged = {
         BPF_LD_IMM64(BPF_REG_1, 0x1000),
         BPF_MOV64_REG(BPF_REG_2, BPF_REG_10),
@@ -127,8 +133,8 @@ TEST(MapHelpers, CheckedRunsRefuseForgedArguments) {
         BPF_CALL_FUNC(BPF_FUNC_map_lookup_elem),
         BPF_EXIT_INSN(),
     };
-    EXPECT_EQ(run_once(rt.get(), load_filter(rt.get(), forged), ip_frame(6)), 0u);
-    // A key pointer outside the program's memory: NULL / -EFAULT.
+    EXPECT_EQ(load_errno(forged), EACCES);
+    // A key pointer outside the program's memory.
     const std::vector<bpf_insn> wild_key = {
         BPF_LD_MAP_FD(BPF_REG_1, map),
         BPF_LD_IMM64(BPF_REG_2, 0x1000),
@@ -138,12 +144,11 @@ TEST(MapHelpers, CheckedRunsRefuseForgedArguments) {
         BPF_CALL_FUNC(BPF_FUNC_map_update_elem),
         BPF_EXIT_INSN(),
     };
-    EXPECT_EQ(static_cast<int32_t>(run_once(rt.get(), load_filter(rt.get(), wild_key), ip_frame(6))), -EFAULT);
+    EXPECT_EQ(load_errno(wild_key), EACCES);
     // A key partly outside the stack (fp - 4, 8 bytes).
-    EXPECT_EQ(run_helper(rt.get(), map, BPF_FUNC_map_update_elem, 1, 1, BPF_ANY), 0);
     auto partly = call_with_stack(map, BPF_FUNC_map_delete_elem, 1, 0, 0);
-    partly[5] = BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4);  // key at fp-4: 4 bytes past the frame top
-    EXPECT_EQ(static_cast<int32_t>(run_once(rt.get(), load_filter(rt.get(), partly), ip_frame(6))), -EFAULT);
+    partly[5] = BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4);
+    EXPECT_EQ(load_errno(partly), EACCES);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ TEST(ProgLoad, NullPointersAreEfault) {
 TEST(ProgLoad, UnsupportedTypeAndFlagsAreEinval) {
     auto rt = new_runtime();
     EXPECT_EQ(errno_of([&] { return load(rt.get(), kReturn7, nullptr, 0, 0, BPF_PROG_TYPE_UNSPEC); }), EINVAL);
-    EXPECT_EQ(errno_of([&] { return load(rt.get(), kReturn7, nullptr, 0, 0, BPF_PROG_TYPE_KPROBE); }), EINVAL);
+    EXPECT_EQ(errno_of([&] { return load(rt.get(), kReturn7, nullptr, 0, 0, BPF_PROG_TYPE_LWT_IN); }), EINVAL);
     auto attr = zero_attr();
     attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
     attr.insns = reinterpret_cast<uintptr_t>(kReturn7.data());
@@ -67,7 +67,6 @@ TEST(ProgLoad, MalformedProgramsAreEinvalWithALog) {
         {BPF_MOV64_IMM(BPF_REG_0, 0)},                               // falls off the end
         {BPF_JMP_A(5), BPF_EXIT_INSN()},                             // jump out of range
         {BPF_MOV64_IMM(BPF_REG_0, 0), BPF_EMIT_CALL(9999), BPF_EXIT_INSN()},  // no such helper
-        {BPF_MOV64_IMM(BPF_REG_10, 0), BPF_EXIT_INSN()},             // r10 written
         {BPF_LD_IMM64_RAW(BPF_REG_0, BPF_PSEUDO_FUNC, 0), BPF_EXIT_INSN()},  // unsupported pseudo lddw
     };
     for (size_t i = 0; i < bad.size(); ++i) {
@@ -76,6 +75,14 @@ TEST(ProgLoad, MalformedProgramsAreEinvalWithALog) {
         EXPECT_NE(std::strlen(log), 0u) << i;  // NUL-terminated, says why
         EXPECT_LT(std::strlen(log), sizeof log) << i;
     }
+}
+
+TEST(ProgLoad, WritingR10IsEaccesAsInTheKernel) {
+    auto rt = new_runtime();
+    char log[1024] = {};
+    const std::vector<bpf_insn> insns = {BPF_MOV64_IMM(BPF_REG_10, 0), BPF_EXIT_INSN()};
+    EXPECT_EQ(errno_of([&] { return load(rt.get(), insns, log, sizeof log, 1); }), EACCES);
+    EXPECT_NE(std::string(log).find("frame pointer is read only"), std::string::npos) << log;
 }
 
 TEST(ProgLoad, LogAttributeRules) {
@@ -96,8 +103,8 @@ TEST(ProgLoad, LogLevelTwoListsEveryInstruction) {
     char log[4096];
     ASSERT_GE(load(rt.get(), kReturn7, log, sizeof log, 2), 3);
     const std::string text = log;
-    EXPECT_NE(text.find("0: mov %r0, 7"), std::string::npos) << text;
-    EXPECT_NE(text.find("1: exit"), std::string::npos) << text;
+    EXPECT_NE(text.find("0: (b7) mov r0, 7"), std::string::npos) << text;
+    EXPECT_NE(text.find("1: (95) exit"), std::string::npos) << text;
 }
 
 TEST(ProgLoad, LogTooSmallIsEnospcAndTruncated) {

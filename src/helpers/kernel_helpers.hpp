@@ -1,0 +1,20 @@
+// The kernel's helpers beyond the map helpers, with its numbers and
+// semantics: time, random numbers, the CPU slot, bpf_trace_printk (to the
+// runtime's trace stream), tail calls through PROG_ARRAY, ring buffer
+// output, probe_read on host memory the program was given, skb_load_bytes
+// and the XDP adjust helpers. Their prototypes are in prototypes.cpp.
+//
+// probe_read_kernel/user(_str) and the %s of trace_printk copy only from
+// memory in the run's ExecContext regions (the context, the packet, map
+// values handed out, memory the host passes with an event); any other
+// address gives -EFAULT and a zeroed destination, as a faulting read in the
+// kernel. The program's own stack is not among them in verified runs.
+#pragma once
+
+#include <bpfrt/vm.hpp>
+
+namespace bpfrt::helpers {
+
+void register_kernel_helpers(vm::HelperTable& table);
+
+}  // namespace bpfrt::helpers
