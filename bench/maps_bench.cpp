@@ -3,13 +3,16 @@
 // under one std::mutex.
 //
 // Keys are u32, values u64; 65536 entries, all present. Each thread walks
-// the keys in its own pseudo-random order. The bpfrt "program side" figures
+// the keys in a shuffled order (from its own starting point). The bpfrt "program side" figures
 // include one ReadSection per operation (the worst case: the runtime holds
 // one per program run, which usually covers several map operations).
 #include "maps/map.hpp"
 #include "maps/reclaim.hpp"
 
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <random>
 
 #include <cstdint>
 #include <cstdio>
@@ -69,11 +72,25 @@ LockedArray& locked_array() {
     return a;
 }
 
-// A per-thread walk over all keys (odd stride: a permutation).
+// A per-thread walk over all keys in a fixed pseudo-random order (a
+// shuffled permutation, so that neither side benefits from a stride the
+// hardware prefetcher could follow).
+const std::vector<uint32_t>& shuffled_keys() {
+    static const std::vector<uint32_t> keys = [] {
+        std::vector<uint32_t> k(kEntries);
+        for (uint32_t i = 0; i < kEntries; ++i) k[i] = i;
+        std::mt19937 rng(42);
+        std::shuffle(k.begin(), k.end(), rng);
+        return k;
+    }();
+    return keys;
+}
+
 struct KeyWalk {
+    const std::vector<uint32_t>& keys = shuffled_keys();
     uint32_t next;
-    explicit KeyWalk(int thread) : next(static_cast<uint32_t>(thread) * 7919u) {}
-    uint32_t operator()() { return next = (next + 40503u) & (kEntries - 1); }
+    explicit KeyWalk(int thread) : next(static_cast<uint32_t>(thread) * (kEntries / 2)) {}
+    uint32_t operator()() { return keys[next++ & (kEntries - 1)]; }
 };
 
 void BM_Hash_ProgLookup(benchmark::State& state) {

@@ -48,6 +48,11 @@ HashTable::~HashTable() {
 }
 
 uint32_t HashTable::hash_key(const void* key) const noexcept {
+    if (key_size_ == 4) {  // the common case, without a variable-size copy
+        uint32_t word;
+        std::memcpy(&word, key, 4);
+        return static_cast<uint32_t>(mix((0x9e3779b97f4a7c15ULL ^ word) * 0xbf58476d1ce4e5b9ULL));
+    }
     const auto* bytes = static_cast<const std::byte*>(key);
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ key_size_;
     size_t off = 0;
@@ -65,10 +70,31 @@ uint32_t HashTable::hash_key(const void* key) const noexcept {
     return static_cast<uint32_t>(mix(h));
 }
 
+namespace {
+// Key comparison with constant sizes for the common 4- and 8-byte keys
+// (no library call in the lookup loop).
+template <size_t N>
+bool same_key(const std::byte* a, const void* b) {
+    return std::memcmp(a, b, N) == 0;
+}
+}  // namespace
+
 HashElement* HashTable::find(const void* key) const noexcept {
     const uint32_t hash = hash_key(key);
-    for (HashElement* e = bucket(hash).head.load(std::memory_order_acquire); e != nullptr;
-         e = e->next.load(std::memory_order_acquire)) {
+    HashElement* e = bucket(hash).head.load(std::memory_order_acquire);
+    if (key_size_ == 4) {
+        for (; e != nullptr; e = e->next.load(std::memory_order_acquire)) {
+            if (e->hash == hash && same_key<4>(e->key(), key)) return e;
+        }
+        return nullptr;
+    }
+    if (key_size_ == 8) {
+        for (; e != nullptr; e = e->next.load(std::memory_order_acquire)) {
+            if (e->hash == hash && same_key<8>(e->key(), key)) return e;
+        }
+        return nullptr;
+    }
+    for (; e != nullptr; e = e->next.load(std::memory_order_acquire)) {
         if (e->hash == hash && std::memcmp(e->key(), key, key_size_) == 0) return e;
     }
     return nullptr;

@@ -27,7 +27,7 @@ struct alignas(64) ThreadRecord {
 };
 
 // Retired elements gathered before a reclamation is attempted.
-constexpr size_t kBatch = 256;
+constexpr size_t kBatch = 1024;
 
 struct Retired {
     void* ptr;
