@@ -1,4 +1,5 @@
 #include "verifier/context.hpp"
+#include "verifier/verifier.hpp"
 
 #include <bpfrt/insn.h>
 
@@ -115,6 +116,8 @@ CtxAccessResult raw_tp_access(int off, int size, bool write, bool, uint32_t ctx_
     return read_only_struct(off, size, write, 0, ctx_size ? ctx_size : kRawTpSize);
 }
 
+CtxAccessResult no_access(int, int, bool, bool, uint32_t) { return {}; }
+
 constexpr uint32_t kSkbSize = sizeof(struct __sk_buff);
 
 const ContextDesc kContexts[] = {
@@ -125,6 +128,8 @@ const ContextDesc kContexts[] = {
     {BPF_PROG_TYPE_TRACEPOINT, "tracepoint", "tracepoint record", kMaxTraceSize, false, false, false, 0, 0, tracepoint_access},
     {BPF_PROG_TYPE_XDP, "xdp", "xdp_md", sizeof(struct xdp_md), false, true, false, 0, 0, xdp_access},
     {BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb", "__sk_buff", kSkbSize, false, false, true, 0, 1, cgroup_skb_access},
+    // r1 is a pointer to memory, not a context (see kProgTypeRawMemory).
+    {kProgTypeRawMemory, "raw_memory", "memory", 0, false, false, false, 0, 0, no_access},
     {BPF_PROG_TYPE_RAW_TRACEPOINT, "raw_tracepoint", "raw tracepoint args", kRawTpSize, false, false, false, 0, 0, raw_tp_access},
 };
 

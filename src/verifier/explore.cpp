@@ -213,6 +213,11 @@ Check Explorer::run() {
     Path p;
     Frame main;
     main.regs[BPF_REG_1] = RegState::pointer(RegType::PtrToCtx);
+    if (env_.in.prog_type == kProgTypeRawMemory) {  // r1 = memory of ctx_size bytes, r2 = ctx_size
+        main.regs[BPF_REG_1] = RegState::pointer(RegType::PtrToMem);
+        main.regs[BPF_REG_1].mem_size = env_.in.ctx_size;
+        main.regs[BPF_REG_2] = RegState::scalar(Scalar::constant(env_.in.ctx_size));
+    }
     main.regs[BPF_REG_10] = RegState::pointer(RegType::PtrToStack);
     p.st.frames.push_back(std::move(main));
     for (;;) {

@@ -30,6 +30,12 @@ struct MapInfo {
     bool frozen = false;  // read-only to programs (.rodata)
 };
 
+// bpfrt's own program type for plain memory (no kernel number is this large):
+// r1 points to `ctx_size` bytes of readable and writable memory and r2 holds
+// `ctx_size` (the conformance convention of `bpfrt exec`). No helper may be
+// called; any scalar may be returned.
+inline constexpr uint32_t kProgTypeRawMemory = 0x10000;
+
 // Source line for an instruction (from BTF line info), when known.
 struct LineInfo {
     uint32_t insn_off = 0;  // slot index

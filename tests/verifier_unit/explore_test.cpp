@@ -156,5 +156,35 @@ TEST(Log, SourceLinesFromLineInfo) {
     EXPECT_NE(r.message.find("prog.c:12: return *value;"), std::string::npos) << r.message;
 }
 
+// bpfrt's raw-memory program type (bpfrt exec): r1 = ctx_size bytes, r2 = ctx_size.
+TEST(RawMemory, AccessesWithinTheMemoryAndItsLength) {
+    VerifyInput in;
+    in.prog_type = kProgTypeRawMemory;
+    in.ctx_size = 8;
+    in.strict_alignment = false;
+    const Prog inside = {BPF_LDX_MEM(BPF_W, BPF_REG_0, BPF_REG_1, 3), BPF_STX_MEM(BPF_B, BPF_REG_1, BPF_REG_0, 7),
+                         BPF_EXIT_INSN()};
+    in.insns = inside;
+    VerifyResult r = verify(in);
+    EXPECT_TRUE(r.accepted) << r.message;
+
+    const Prog past_end = {BPF_LDX_MEM(BPF_W, BPF_REG_0, BPF_REG_1, 5), BPF_EXIT_INSN()};
+    in.insns = past_end;
+    r = verify(in);
+    EXPECT_FALSE(r.accepted);
+    EXPECT_NE(r.message.find("invalid access to memory, mem_size=8 off=5 size=4"), std::string::npos) << r.message;
+
+    // r2 is the known length: a bounds check with it proves nothing more, but the value is exact.
+    const Prog length = {BPF_JMP_IMM(BPF_JEQ, BPF_REG_2, 8, 1), BPF_LDX_MEM(BPF_B, BPF_REG_0, BPF_REG_1, 100),
+                         BPF_MOV64_REG(BPF_REG_0, BPF_REG_2), BPF_EXIT_INSN()};
+    in.insns = length;
+    r = verify(in);
+    EXPECT_TRUE(r.accepted) << r.message;  // the out-of-bounds load is on a path that cannot happen
+
+    const Prog helper = {BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns), BPF_EXIT_INSN()};
+    in.insns = helper;
+    EXPECT_FALSE(verify(in).accepted);
+}
+
 }  // namespace
 }  // namespace bpfrt::verifier::testing

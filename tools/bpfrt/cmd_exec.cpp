@@ -1,8 +1,18 @@
 // bpfrt exec: run a program with r1 = input memory and r2 = its length (the
 // conformance convention) and print r0.
+//
+// The program is verified first as bpfrt's raw-memory program type
+// (verifier::kProgTypeRawMemory: r1 points to the --mem bytes, r2 is their
+// length, no helper calls) and then runs without per-access checks
+// (vm::Mode::Verified). A rejected program is not run: the verifier log is
+// printed and the exit code is 1. --trusted skips the verifier and runs the
+// program with every access checked (vm::Mode::Checked), as programs that call
+// the conformance helpers need.
 #include "commands.hpp"
 #include "helpers/conformance.hpp"
 #include "program_file.hpp"
+
+#include "verifier/verifier.hpp"
 
 #include <bpfrt/vm.hpp>
 
@@ -23,6 +33,7 @@ struct ExecArgs {
     std::string engine = "interp";
     bool trusted = false;
     bool json = false;
+    uint32_t log_level = 1;
 };
 
 struct RunStats {
@@ -62,6 +73,28 @@ void print_result(const ExecArgs& args, const RunStats& stats) {
     if (args.repeat > 1) fmt::print("{} runs, {:.1f} ns per run ({})\n", args.repeat, stats.ns_per_run, args.engine);
 }
 
+// The verifier's verdict on the program as a raw-memory program of mem_size
+// bytes; prints the log of a rejection.
+bool verified(const ExecArgs& args, std::span<const bpf_insn> prog, size_t mem_size) {
+    if (mem_size > UINT32_MAX) {
+        fmt::print(stderr, "bpfrt exec: --mem is larger than 4 GiB; use --trusted\n");
+        return false;
+    }
+    verifier::VerifyInput in;
+    in.insns = prog;
+    in.prog_type = verifier::kProgTypeRawMemory;
+    in.license = "GPL";
+    in.log_level = args.log_level;
+    in.ctx_size = static_cast<uint32_t>(mem_size);
+    in.strict_alignment = false;  // plain bytes: the interpreter loads unaligned values safely
+    const verifier::VerifyResult r = verifier::verify(in);
+    if (r.accepted) return true;
+    fmt::print(stderr, "{}", r.log);
+    fmt::print(stderr, "bpfrt exec: {}: rejected by the verifier: {}\n(use --trusted to run it with every access "
+                       "checked instead)\n", args.program, r.message);
+    return false;
+}
+
 int exec_program(const ExecArgs& args) {
     if (args.engine != "interp") {
         fmt::print(stderr, "bpfrt exec: engine '{}' is not available in this build (use interp)\n", args.engine);
@@ -81,9 +114,13 @@ int exec_program(const ExecArgs& args) {
         }
         mem = std::move(*bytes);
     }
-    // Without a verifier verdict every access is bounds-checked.
+    auto mode = vm::Mode::Checked;  // without a verifier verdict every access is bounds-checked
+    if (!args.trusted) {
+        if (!verified(args, *prog, mem.size())) return kExitFailed;
+        mode = vm::Mode::Verified;
+    }
     static const vm::HelperTable helpers = helpers::conformance_helpers();
-    auto vm = vm::make_interpreter(*prog, &helpers, vm::Mode::Checked);
+    auto vm = vm::make_interpreter(*prog, &helpers, mode);
     if (!vm) {
         fmt::print(stderr, "bpfrt exec: {}: {}\n", args.program, vm.error().message);
         return kExitFailed;
@@ -110,7 +147,10 @@ void add_exec_command(CLI::App& app, int* status) {
     cmd->add_option("--repeat", args->repeat, "Run N times and report the mean ns per run")
         ->check(CLI::PositiveNumber);
     cmd->add_option("--engine", args->engine, "Execution engine")->check(CLI::IsMember({"interp", "jit"}));
-    cmd->add_flag("--trusted", args->trusted, "Skip verification (the program runs with every access checked)");
+    cmd->add_flag("--trusted", args->trusted,
+                  "Skip the verifier and run with every access checked (needed for the conformance helpers)");
+    cmd->add_option("--log-level", args->log_level, "Verifier log on rejection: 1 the failing path, 2 every insn")
+        ->check(CLI::Range(1, 2));
     cmd->add_flag("--json", args->json, "Print one JSON object: r0, runs, ns_per_run, engine");
     cmd->callback([=] { *status = exec_program(*args); });
 }
