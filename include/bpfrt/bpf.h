@@ -214,6 +214,18 @@ bpfrt_runtime *bpfrt_runtime_new(void);
 void bpfrt_runtime_free(bpfrt_runtime *rt);
 
 /*
+ * The privilege of every later BPF_PROG_LOAD on `rt`: non-zero (the
+ * default) verifies programs with the kernel's rules for root (CAP_BPF);
+ * 0 with its rules for unprivileged users: only BPF_PROG_TYPE_SOCKET_FILTER
+ * (others fail with EPERM), no bpf-to-bpf calls (EPERM), no loops, at most
+ * 4096 instructions (E2BIG), no pointer leaks into maps, the return value or
+ * helpers, no pointer comparisons or arithmetic the kernel forbids, and no
+ * reads of uninitialised stack (EACCES). Returns 0, or -1 with errno EINVAL
+ * when `rt` is NULL.
+ */
+int bpfrt_runtime_set_privileged(bpfrt_runtime *rt, int privileged);
+
+/*
  * The bpf(2) entry point. `attr` points to `size` bytes laid out as the
  * kernel's union bpf_attr. A smaller `size` is zero-extended; a larger one
  * is accepted only if every byte past sizeof(union bpf_attr) is zero; a

@@ -133,6 +133,12 @@ struct ProgLoad {
     // The log limit of the C API (log_size): a log that does not fit makes
     // the load fail with ENOSPC. 0 = unlimited (the C++ API's default).
     size_t log_limit = 0;
+    // The verifier's rules: privileged (root / CAP_BPF in the kernel) or
+    // unprivileged (socket filters only, no bpf-to-bpf calls or loops, no
+    // pointer leaks, no reads of uninitialised stack, 4096 instructions).
+    // nullopt: the runtime's default (Runtime::set_privileged, privileged
+    // unless changed).
+    std::optional<bool> privileged{};
 };
 
 // BPF_PROG_LOAD's outputs: the program (or why not) and the verifier log,
@@ -231,10 +237,17 @@ public:
     Result<void> map_lookup_and_delete_elem(const MapLookupAndDeleteElem& in,
                                             std::span<std::byte> value);
     // BPF_PROG_LOAD. program's errors: EINVAL (type, flags, malformed
-    // program, lddw naming a non-map), E2BIG (0 or > 1000000 insns), EBADF
-    // (lddw naming no open handle), EACCES (verifier), ENOSPC (log over
-    // log_limit), EMFILE, ENOMEM.
+    // program, lddw naming a non-map), E2BIG (0 or > 1000000 insns; > 4096
+    // unprivileged; the verifier's 1000000 processed instructions), EBADF
+    // (lddw naming no open handle), EACCES (rejected by the verifier), EPERM
+    // (unprivileged: a program type other than socket_filter, bpf-to-bpf
+    // calls), ENOSPC (log over log_limit), EMFILE, ENOMEM.
     ProgLoadResult prog_load(const ProgLoad& in);
+    // The privilege of loads that do not choose one (ProgLoad::privileged;
+    // every load of the C API): true (the default) verifies with the
+    // kernel's rules for root, false with those for unprivileged users.
+    void set_privileged(bool privileged) noexcept;
+    bool privileged() const noexcept;
     // BPF_PROG_TEST_RUN. Context by program type (until issue 7's contexts):
     //   SOCKET_FILTER, SCHED_CLS, SCHED_ACT: r1 = pointer to a copy of
     //     `data` (read-only for socket filters), r2 = its length; LD_ABS /

@@ -316,6 +316,12 @@ void bpfrt_runtime_free(bpfrt_runtime* rt) {
     if (rt != nullptr) delete &Runtime::from_c(rt);
 }
 
+int bpfrt_runtime_set_privileged(bpfrt_runtime* rt, int privileged) {
+    if (rt == nullptr) return fail_with(EINVAL, "runtime is NULL");
+    Runtime::from_c(rt).set_privileged(privileged != 0);
+    return 0;
+}
+
 int bpfrt_bpf(bpfrt_runtime* rt, int cmd, union bpf_attr* attr, unsigned size) {
     if (rt == nullptr) return fail_with(EINVAL, "runtime is NULL");
     if (attr == nullptr) return fail_with(EFAULT, "attr is NULL");

@@ -114,7 +114,7 @@ verifier::VerifyInput verify_input(const ProgLoad& in, const State& state,
     input.insns = in.insns;
     input.prog_type = in.prog_type;
     input.license = in.license;
-    input.privileged = true;  // no privilege model: every caller is CAP_BPF
+    input.privileged = in.privileged.value_or(state.privileged.load());
     input.log_level = in.log_level;
     input.strict_alignment = (in.prog_flags & BPF_F_STRICT_ALIGNMENT) != 0;
     input.host_helpers = host_protos;

@@ -178,6 +178,10 @@ ProgLoadResult Runtime::prog_load(const ProgLoad& in) {
     return out;
 }
 
+void Runtime::set_privileged(bool privileged) noexcept { state_->privileged.store(privileged); }
+
+bool Runtime::privileged() const noexcept { return state_->privileged.load(); }
+
 Result<TestRunResult> Runtime::prog_test_run(const TestRun& in) {
     return guarded([&]() -> Result<TestRunResult> { return state_->test_run(in); });
 }

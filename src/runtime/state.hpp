@@ -11,6 +11,7 @@
 
 #include "helpers/prototypes.hpp"
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -24,6 +25,9 @@ namespace bpfrt::runtime {
 class State {
 public:
     State();
+
+    // Runtime::set_privileged: the privilege of loads that choose none.
+    std::atomic<bool> privileged{true};
 
     HandleTable handles;
     // Helpers available to programs of this runtime (map helpers with the
