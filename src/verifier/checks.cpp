@@ -23,11 +23,14 @@ Check check_alignment(Env& env, const RegState& reg, int64_t off, int size, cons
                             reg.var.var_off.str(), off, size, size, size));
 }
 
-// Bounds of [off + var, off + var + size) within [0, region_size).
+// Bounds of [off + var, off + var + size) within [0, region_size). `desc`
+// (the kernel's pointer_desc) is set for loads and stores, which are checked
+// for alignment too; nullptr for a helper's memory argument, which is not.
 Check check_region(Env& env, const RegState& reg, int regno, int64_t off, int size, uint64_t region_size,
-                   const char* what, const char* size_name, const char* desc = "") {
+                   const char* what, const char* size_name, const char* desc) {
     const Scalar& v = reg.var;
-    if (auto r = check_alignment(env, reg, off, size, desc); !r) return r;
+    if (desc)
+        if (auto r = check_alignment(env, reg, off, size, desc); !r) return r;
     if (v.smin < 0 && (v.smin == std::numeric_limits<int64_t>::min() || v.smin + off < 0))
         return deny(fmt::format("R{} min value is negative, either use unsigned index or do a if (index >=0) check.", regno));
     const int64_t lo = off + (v.smin > 0 ? v.smin : 0);
@@ -41,7 +44,8 @@ Check check_region(Env& env, const RegState& reg, int regno, int64_t off, int si
     return {};
 }
 
-Check check_packet(Env& env, const RegState& reg, int regno, int64_t off, int size, Access kind) {
+// `align`: loads and stores are checked for alignment, helper arguments are not.
+Check check_packet(Env& env, const RegState& reg, int regno, int64_t off, int size, Access kind, bool align) {
     if (kind == Access::Write && !env.ctx.pkt_write)
         return deny(fmt::format("cannot write into packet (R{}): {} programs may only read it", regno, env.ctx.name));
     if (reg.var.smin < 0)
@@ -51,7 +55,7 @@ Check check_packet(Env& env, const RegState& reg, int regno, int64_t off, int si
                                 "(compare the pointer with data_end before accessing {} bytes at offset {})",
                                 off, size, regno, reg.id, reg.off, reg.range, size, off));
     // NET_IP_ALIGN: the kernel places packets 2 bytes after an aligned address.
-    if (env.strict() && size > 1 &&
+    if (align && env.strict() && size > 1 &&
         !tnum_add(reg.var.var_off, Tnum::constant(static_cast<uint64_t>(2 + off))).is_aligned(static_cast<uint64_t>(size)))
         return deny(fmt::format("misaligned packet access off 2+{}+{} size {} (packet data starts 2 bytes after an "
                                 "aligned address, NET_IP_ALIGN)", reg.var.var_off.str(), off, size));
@@ -277,14 +281,14 @@ Check check_mem_access(Env& env, State& st, int ptr_regno, int insn_off, int siz
         case RegType::PtrToMem: {
             if (kind == Access::Write)
                 if (auto r = check_leak(env, st, value, "mem"); !r) return r;
-            if (auto r = check_region(env, reg, ptr_regno, off, size, reg.mem_size, "memory", "mem_size"); !r) return r;
+            if (auto r = check_region(env, reg, ptr_regno, off, size, reg.mem_size, "memory", "mem_size", ""); !r) return r;
             break;
         }
         case RegType::PtrToPacket:
         case RegType::PtrToPacketMeta: {
             if (kind == Access::Write)
                 if (auto r = check_leak(env, st, value, "packet"); !r) return r;
-            if (auto r = check_packet(env, reg, ptr_regno, off, size, kind); !r) return r;
+            if (auto r = check_packet(env, reg, ptr_regno, off, size, kind, true); !r) return r;
             break;
         }
         case RegType::PtrToMapValueOrNull:
@@ -393,12 +397,12 @@ Check helper_mem(Env& env, State& st, int regno, uint64_t size, bool write) {
         case RegType::PtrToMapValue: {
             const MapInfo& m = env.maps[reg.map].info;
             if (auto r = check_map_access_type(m, reg.off, sz, write ? Access::Write : Access::Read); !r) return r;
-            return check_region(env, reg, regno, reg.off, sz, m.value_size, "map value", "value_size");
+            return check_region(env, reg, regno, reg.off, sz, m.value_size, "map value", "value_size", nullptr);
         }
-        case RegType::PtrToMem: return check_region(env, reg, regno, reg.off, sz, reg.mem_size, "memory", "mem_size");
+        case RegType::PtrToMem: return check_region(env, reg, regno, reg.off, sz, reg.mem_size, "memory", "mem_size", nullptr);
         case RegType::PtrToPacket:
         case RegType::PtrToPacketMeta:
-            return check_packet(env, reg, regno, reg.off, sz, write ? Access::Write : Access::Read);
+            return check_packet(env, reg, regno, reg.off, sz, write ? Access::Write : Access::Read, false);
         default:
             return deny(fmt::format("R{} type={} expected=fp, pkt, pkt_meta, map_value, mem", regno, type_name(reg.type)));
     }
