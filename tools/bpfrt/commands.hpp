@@ -20,5 +20,6 @@ void add_verify_command(CLI::App& app, int* status);
 void add_prog_command(CLI::App& app, int* status);
 void add_map_command(CLI::App& app, int* status);
 void add_test_run_command(CLI::App& app, int* status);
+void add_run_command(CLI::App& app, int* status);
 
 }  // namespace bpfrt::cli

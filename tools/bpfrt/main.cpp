@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     bpfrt::cli::add_prog_command(app, &status);
     bpfrt::cli::add_map_command(app, &status);
     bpfrt::cli::add_test_run_command(app, &status);
+    bpfrt::cli::add_run_command(app, &status);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
