@@ -225,6 +225,21 @@ void bpfrt_runtime_free(bpfrt_runtime *rt);
  */
 int bpfrt_runtime_set_privileged(bpfrt_runtime *rt, int privileged);
 
+/* Engines of bpfrt_runtime_set_engine(). */
+#define BPFRT_ENGINE_AUTO 0   /* the JIT where the host supports it (x86-64), else the interpreter */
+#define BPFRT_ENGINE_INTERP 1 /* the interpreter */
+#define BPFRT_ENGINE_JIT 2    /* the JIT; loads fail with ENOTSUP where unsupported */
+
+/*
+ * The engine of every later BPF_PROG_LOAD on `rt` (BPFRT_ENGINE_AUTO by
+ * default). Only programs the verifier proves safe are JIT-compiled; the
+ * others (tracing types) run in the checked interpreter whatever is chosen.
+ * Non-zero `constant_blinding` makes the JIT blind every immediate (as the
+ * kernel's bpf_jit_harden), for untrusted programs. Returns 0, or -1 with
+ * errno EINVAL when `rt` is NULL or `engine` is not a BPFRT_ENGINE_*.
+ */
+int bpfrt_runtime_set_engine(bpfrt_runtime *rt, int engine, int constant_blinding);
+
 /*
  * The bpf(2) entry point. `attr` points to `size` bytes laid out as the
  * kernel's union bpf_attr. A smaller `size` is zero-extended; a larger one

@@ -15,6 +15,7 @@
 
 #include <bpfrt/error.hpp>
 #include <bpfrt/insn.h>
+#include <bpfrt/jit.hpp>
 #include <bpfrt/vm.hpp>
 
 #include <array>
@@ -139,6 +140,15 @@ struct ProgLoad {
     // nullopt: the runtime's default (Runtime::set_privileged, privileged
     // unless changed).
     std::optional<bool> privileged{};
+    // The engine of a verified program: Auto (the JIT where
+    // jit::jit_supported(), the interpreter elsewhere), Interpreter or Jit
+    // (ENOTSUP where unsupported). Programs the verifier does not prove safe
+    // (tracing types) run in the checked interpreter whatever is chosen.
+    // nullopt: the runtime's default (Runtime::set_engine, Auto unless changed).
+    std::optional<jit::Engine> engine{};
+    // JIT only: constant blinding (jit::JitOptions), for untrusted programs.
+    // nullopt: the runtime's default (Runtime::set_engine, off unless changed).
+    std::optional<bool> constant_blinding{};
 };
 
 // BPF_PROG_LOAD's outputs: the program (or why not) and the verifier log,
@@ -248,6 +258,11 @@ public:
     // kernel's rules for root, false with those for unprivileged users.
     void set_privileged(bool privileged) noexcept;
     bool privileged() const noexcept;
+    // The engine (and JIT constant blinding) of loads that do not choose
+    // one (ProgLoad::engine, ProgLoad::constant_blinding; every load of the
+    // C API). Auto and no blinding unless changed.
+    void set_engine(jit::Engine engine, bool constant_blinding = false) noexcept;
+    jit::Engine engine() const noexcept;
     // BPF_PROG_TEST_RUN. Context by program type (until issue 7's contexts):
     //   SOCKET_FILTER, SCHED_CLS, SCHED_ACT: r1 = pointer to a copy of
     //     `data` (read-only for socket filters), r2 = its length; LD_ABS /

@@ -322,6 +322,19 @@ int bpfrt_runtime_set_privileged(bpfrt_runtime* rt, int privileged) {
     return 0;
 }
 
+int bpfrt_runtime_set_engine(bpfrt_runtime* rt, int engine, int constant_blinding) {
+    if (rt == nullptr) return fail_with(EINVAL, "runtime is NULL");
+    bpfrt::jit::Engine chosen = bpfrt::jit::Engine::Auto;
+    switch (engine) {
+        case BPFRT_ENGINE_AUTO: chosen = bpfrt::jit::Engine::Auto; break;
+        case BPFRT_ENGINE_INTERP: chosen = bpfrt::jit::Engine::Interpreter; break;
+        case BPFRT_ENGINE_JIT: chosen = bpfrt::jit::Engine::Jit; break;
+        default: return fail_with(EINVAL, "engine is not a BPFRT_ENGINE_*");
+    }
+    Runtime::from_c(rt).set_engine(chosen, constant_blinding != 0);
+    return 0;
+}
+
 int bpfrt_bpf(bpfrt_runtime* rt, int cmd, union bpf_attr* attr, unsigned size) {
     if (rt == nullptr) return fail_with(EINVAL, "runtime is NULL");
     if (attr == nullptr) return fail_with(EFAULT, "attr is NULL");

@@ -9,6 +9,7 @@
 #include "helpers/prototypes.hpp"
 
 #include <bpfrt/bpf.h>
+#include <bpfrt/jit.hpp>
 
 #include <fmt/format.h>
 
@@ -140,6 +141,17 @@ Result<void> check_load_attrs(const ProgLoad& in) {
     return check_object_name(in.name);
 }
 
+// The engine of a loaded program: the chosen one (the JIT by default where
+// supported) for verified programs; the checked interpreter for the rest.
+Result<std::unique_ptr<vm::Program>> prepare_engine(const ProgLoad& in, const State& state,
+                                                    std::span<const bpf_insn> insns, const vm::HelperTable* helpers,
+                                                    bool verified) {
+    if (!verified) return vm::make_interpreter(insns, helpers, vm::Mode::Checked);
+    jit::JitOptions options;
+    options.constant_blinding = in.constant_blinding.value_or(state.constant_blinding.load());
+    return jit::make_program(insns, helpers, in.engine.value_or(state.engine.load()), options);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<ProgramObject>> State::load(const ProgLoad& in, std::string& log) {
@@ -168,8 +180,7 @@ Result<std::shared_ptr<ProgramObject>> State::load(const ProgLoad& in, std::stri
             refs = logged(log, in.log_level, converted.error().code, converted.error().message);
     }
     if (refs) {
-        const auto mode = verified ? vm::Mode::Verified : vm::Mode::Checked;
-        auto prepared = vm::make_interpreter(resolved, table.get(), mode);
+        auto prepared = prepare_engine(in, *this, resolved, table.get(), verified);
         if (prepared)
             exec = std::move(*prepared);
         else

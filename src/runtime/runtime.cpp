@@ -182,6 +182,13 @@ void Runtime::set_privileged(bool privileged) noexcept { state_->privileged.stor
 
 bool Runtime::privileged() const noexcept { return state_->privileged.load(); }
 
+void Runtime::set_engine(jit::Engine engine, bool constant_blinding) noexcept {
+    state_->engine.store(engine);
+    state_->constant_blinding.store(constant_blinding);
+}
+
+jit::Engine Runtime::engine() const noexcept { return state_->engine.load(); }
+
 Result<TestRunResult> Runtime::prog_test_run(const TestRun& in) {
     return guarded([&]() -> Result<TestRunResult> { return state_->test_run(in); });
 }

@@ -6,6 +6,7 @@
 #include "runtime/handle_table.hpp"
 #include "runtime/program.hpp"
 
+#include <bpfrt/jit.hpp>
 #include <bpfrt/runtime.hpp>
 #include <bpfrt/vm.hpp>
 
@@ -28,6 +29,9 @@ public:
 
     // Runtime::set_privileged: the privilege of loads that choose none.
     std::atomic<bool> privileged{true};
+    // Runtime::set_engine: the engine and blinding of loads that choose none.
+    std::atomic<jit::Engine> engine{jit::Engine::Auto};
+    std::atomic<bool> constant_blinding{false};
 
     HandleTable handles;
     // Helpers available to programs of this runtime (map helpers with the
