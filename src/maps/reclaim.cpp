@@ -32,15 +32,18 @@ constexpr size_t kBatch = 1024;
 struct Retired {
     void* ptr;
     void (*deleter)(void*);
-    uint64_t epoch;  // sections that entered at <= epoch may see it
+    uint64_t epoch;  // sealed: sections that entered at <= epoch may see it
 };
 
 struct Registry {
-    std::atomic<uint64_t> global_epoch{1};
+    std::atomic<uint64_t> global_epoch{1};  // advanced only in rounds, under round_mutex
     std::atomic<ThreadRecord*> records{nullptr};
+    std::mutex round_mutex;  // one round at a time; guards `domains`
+    std::vector<ReclaimDomain*> domains;
     std::mutex retired_mutex;
-    std::vector<Retired> retired;
-    size_t next_attempt = kBatch;  // retired.size() that triggers the next reclaim (under the mutex)
+    std::vector<Retired> queued;   // retired since the last round (not sealed)
+    std::vector<Retired> sealed;   // sealed, waiting for their sections to end
+    size_t next_attempt = kBatch;  // queued + sealed size that triggers the next round (under the mutex)
 };
 
 // Never destroyed: threads and static destructors may retire until exit.
@@ -68,7 +71,6 @@ ThreadRecord* acquire_record() {
 
 struct ThreadState {
     ThreadRecord* record = nullptr;
-    unsigned depth = 0;
     ~ThreadState() {
         if (record != nullptr) {
             record->epoch.store(0, std::memory_order_release);
@@ -135,9 +137,10 @@ uint64_t oldest_active_epoch() {
 
 }  // namespace
 
-ReadSection::ReadSection() noexcept {
+namespace detail {
+
+void enter_read_section() noexcept {
     ThreadState& t = tls;
-    if (t.depth++ != 0) return;
     if (t.record == nullptr) t.record = acquire_record();
     const uint64_t e = registry().global_epoch.load(std::memory_order_acquire);
     t.record->epoch.store(e, std::memory_order_relaxed);
@@ -145,56 +148,90 @@ ReadSection::ReadSection() noexcept {
     reader_fence();
 }
 
-ReadSection::~ReadSection() {
-    ThreadState& t = tls;
-    if (--t.depth != 0) return;
-    t.record->epoch.store(0, std::memory_order_release);
-}
+void leave_read_section() noexcept { tls.record->epoch.store(0, std::memory_order_release); }
 
-bool in_read_section() noexcept { return tls.depth != 0; }
+}  // namespace detail
 
 void retire(void* ptr, void (*deleter)(void*)) noexcept {
     Registry& reg = registry();
-    const uint64_t e = reg.global_epoch.fetch_add(1, std::memory_order_seq_cst);
     bool attempt = false;
     {
         std::lock_guard lock(reg.retired_mutex);
-        reg.retired.push_back(Retired{ptr, deleter, e});
-        attempt = reg.retired.size() >= reg.next_attempt;
+        reg.queued.push_back(Retired{ptr, deleter, 0});
+        attempt = reg.queued.size() + reg.sealed.size() >= reg.next_attempt;
     }
     if (attempt) reclaim_now();
 }
 
-size_t reclaim_now() noexcept {
+void register_domain(ReclaimDomain* domain) noexcept {
     Registry& reg = registry();
-    std::vector<Retired> candidates;
+    std::lock_guard lock(reg.round_mutex);
+    reg.domains.push_back(domain);
+}
+
+void unregister_domain(ReclaimDomain* domain) noexcept {
+    Registry& reg = registry();
+    std::lock_guard lock(reg.round_mutex);
+    std::erase(reg.domains, domain);
+}
+
+namespace {
+
+// One round, under round_mutex: seals what was unlinked so far with the
+// current epoch e, advances the epoch to e + 1, lets the domains recycle
+// and moves the freeable retired elements to `ready` (their deleters run
+// outside the locks: they may destroy maps, which unregister domains).
+// Returns e.
+uint64_t round_locked(Registry& reg, std::vector<Retired>& ready) {
+    const uint64_t e = reg.global_epoch.load(std::memory_order_relaxed);
     {
         std::lock_guard lock(reg.retired_mutex);
-        candidates.swap(reg.retired);
+        for (Retired& r : reg.queued) r.epoch = e;
+        reg.sealed.insert(reg.sealed.end(), reg.queued.begin(), reg.queued.end());
+        reg.queued.clear();
     }
-    // Read the sections only after taking the candidates: each candidate
-    // was unlinked before this point.
+    for (ReclaimDomain* d : reg.domains) d->seal(e);
+    // A section that reads e + 1 starts after everything sealed above was
+    // unlinked (the release pairs with ReadSection's acquire load).
+    reg.global_epoch.store(e + 1, std::memory_order_release);
     const uint64_t oldest = oldest_active_epoch();
-    std::vector<Retired> keep;
-    for (const Retired& r : candidates) {
-        if (r.epoch < oldest) {
-            r.deleter(r.ptr);
-        } else {
-            keep.push_back(r);
-        }
-    }
+    for (ReclaimDomain* d : reg.domains) d->recycle(oldest);
     std::lock_guard lock(reg.retired_mutex);
-    reg.retired.insert(reg.retired.end(), keep.begin(), keep.end());
+    auto keep = std::partition(reg.sealed.begin(), reg.sealed.end(), [&](const Retired& r) { return r.epoch >= oldest; });
+    ready.assign(keep, reg.sealed.end());
+    reg.sealed.erase(keep, reg.sealed.end());
     // Retry after the pending list doubles, so that a long section costs
     // amortised O(1) per retire.
-    reg.next_attempt = std::max<size_t>(kBatch, 2 * reg.retired.size());
-    return reg.retired.size();
+    reg.next_attempt = std::max<size_t>(kBatch, 2 * (reg.sealed.size() + reg.queued.size()));
+    return e;
+}
+
+uint64_t run_round() {
+    Registry& reg = registry();
+    std::vector<Retired> ready;
+    uint64_t e = 0;
+    {
+        std::lock_guard lock(reg.round_mutex);
+        e = round_locked(reg, ready);
+    }
+    for (const Retired& r : ready) r.deleter(r.ptr);
+    return e;
+}
+
+}  // namespace
+
+size_t reclaim_now() noexcept {
+    run_round();
+    return pending_reclaims();
 }
 
 size_t pending_reclaims() noexcept {
     Registry& reg = registry();
+    std::lock_guard round_lock(reg.round_mutex);
+    size_t n = 0;
+    for (const ReclaimDomain* d : reg.domains) n += d->pending();
     std::lock_guard lock(reg.retired_mutex);
-    return reg.retired.size();
+    return n + reg.queued.size() + reg.sealed.size();
 }
 
 void synchronize() noexcept {
@@ -202,9 +239,9 @@ void synchronize() noexcept {
         reclaim_now();
         return;
     }
-    Registry& reg = registry();
-    const uint64_t now = reg.global_epoch.fetch_add(1, std::memory_order_seq_cst);
-    // Sections that entered at <= now may still be running.
+    // Everything retired before this call is sealed at <= now; sections
+    // that entered at <= now may still be running.
+    const uint64_t now = run_round();
     while (oldest_active_epoch() <= now) std::this_thread::yield();
     reclaim_now();
 }

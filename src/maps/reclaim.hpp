@@ -20,26 +20,42 @@
 // How: a global epoch counter; a thread entering its outermost section
 // publishes the epoch it read (then a fence: only a compiler barrier where
 // membarrier(2) is available, the reclaimer then issuing
-// MEMBARRIER_CMD_PRIVATE_EXPEDITED instead); retire() stamps the
-// element with the epoch it advanced from. An element retired at epoch e
-// is freed when every thread is either outside a section or entered at an
-// epoch > e (such a thread started after the unlink and cannot reach it).
+// MEMBARRIER_CMD_PRIVATE_EXPEDITED instead). retire() only queues the
+// element (no shared counter is written per element); a reclamation round,
+// under one lock, seals everything queued so far with the current epoch e
+// and then advances the epoch to e + 1. An element sealed at epoch e is freed
+// when every thread is either outside a section or entered at an epoch > e
+// (such a thread read the epoch after the round, so it started after the
+// unlink and cannot reach the element).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace bpfrt::maps {
 
+namespace detail {
+// This thread's section nesting depth (inline: a nested section, as the
+// one every map lookup opens inside a program run, is one increment).
+inline thread_local unsigned read_depth = 0;
+void enter_read_section() noexcept;  // the outermost section begins
+void leave_read_section() noexcept;  // ... and ends
+}  // namespace detail
+
 class ReadSection {
 public:
-    ReadSection() noexcept;
-    ~ReadSection();
+    ReadSection() noexcept {
+        if (detail::read_depth++ == 0) detail::enter_read_section();
+    }
+    ~ReadSection() {
+        if (--detail::read_depth == 0) detail::leave_read_section();
+    }
     ReadSection(const ReadSection&) = delete;
     ReadSection& operator=(const ReadSection&) = delete;
 };
 
 // True when the calling thread is inside a ReadSection.
-bool in_read_section() noexcept;
+inline bool in_read_section() noexcept { return detail::read_depth != 0; }
 
 // Frees `ptr` with `deleter(ptr)` once no section that could see it remains.
 // Call after the element is unlinked (no new reader can find it).
@@ -49,6 +65,35 @@ template <class T>
 void retire_delete(T* ptr) noexcept {
     retire(ptr, [](void* p) { delete static_cast<T*>(p); });
 }
+
+// A container that recycles its own elements instead of retire()ing each
+// one (the hash maps' element pools: no allocation, no deleter call per
+// element). It keeps what it unlinked; in every reclamation round the
+// reclaimer seals those elements with the current epoch, advances the epoch,
+// and then tells the domain which seals no active section can see. The
+// callbacks run under the reclaimer's lock and must not call back into this
+// file (retire, reclaim_now...). Their pending elements count in
+// pending_reclaims().
+class ReclaimDomain {
+public:
+    // Stamp every element unlinked so far and not yet sealed with `epoch`.
+    virtual void seal(uint64_t epoch) noexcept = 0;
+    // Elements sealed with an epoch < oldest_active may be reused.
+    virtual void recycle(uint64_t oldest_active) noexcept = 0;
+    // Elements unlinked and not yet recycled.
+    virtual size_t pending() const noexcept = 0;
+
+protected:
+    ReclaimDomain() = default;
+    ~ReclaimDomain() = default;
+    ReclaimDomain(const ReclaimDomain&) = delete;
+    ReclaimDomain& operator=(const ReclaimDomain&) = delete;
+};
+
+// A domain takes part in rounds from register_domain until
+// unregister_domain returns (which waits for a round in progress).
+void register_domain(ReclaimDomain* domain) noexcept;
+void unregister_domain(ReclaimDomain* domain) noexcept;
 
 // Frees every retired element no active section can see; returns how many
 // remain pending.
