@@ -28,7 +28,6 @@ struct {
     __uint(value_size, sizeof(__u64));
     __uint(max_entries, 1024);
     __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
 } bytes_by_source SEC(".maps");
 
 SEC("socket")

@@ -1,6 +1,6 @@
-// bpf-to-bpf calls: static __noinline functions in .text, called from two
-// programs in different sections. Each program gets its own copy of the
-// subprograms it uses (R_BPF_64_32 call relocations).
+// bpf-to-bpf calls: static __noinline functions in .text, called from
+// three programs (two in one section, one in another). Each program gets its
+// own copy of the subprograms it uses (R_BPF_64_32 call relocations).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -46,10 +46,17 @@ int sample_flows(struct __sk_buff *skb)
 
 // Returns a bucket 0..15 of the packet length (clamped), plus 16 when a
 // hash of the length and protocol has bit 4 set.
-SEC("socket/buckets")
+SEC("tc")
 int length_bucket(struct __sk_buff *skb)
 {
     return clamp(skb->len / 64, 0, 15) | (fnv_step(skb->len, skb->protocol) & 16);
+}
+
+// A second program in the same section: one program per global function.
+SEC("socket")
+int keep_short(struct __sk_buff *skb)
+{
+    return clamp(skb->len, 0, 128) == 128 ? 0 : -1;
 }
 
 char _license[] SEC("license") = "GPL";

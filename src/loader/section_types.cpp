@@ -1,4 +1,5 @@
-// libbpf's section-name conventions (libbpf.c section_defs, v1.1), and the
+// libbpf's section-name conventions (libbpf.c section_defs, v1.1: strict
+// names, no sloppy prefixes), and the
 // names of program and map types.
 #include <bpfrt/bpf.h>
 #include <bpfrt/object.hpp>
@@ -11,11 +12,12 @@
 namespace bpfrt {
 namespace {
 
-// How a section name matches a definition:
-//   Exact:  the name itself ("socket") or the name followed by '/'
-//           ("socket/anything"), as libbpf treats names without a slash;
+// How a section name matches a definition (libbpf's sec_def_matches):
+//   Exact: the name itself only ("socket", "xdp", "tc");
+//   Plus:  the name itself or the name, '/' and anything ("kprobe",
+//          "kprobe/do_sys_open"): libbpf's "kprobe+";
 //   Prefix: the definition ends in '/' and the section starts with it.
-enum class Match : uint8_t { Exact, Prefix };
+enum class Match : uint8_t { Exact, Plus, Prefix };
 
 struct SectionDef {
     std::string_view name;
@@ -28,42 +30,38 @@ constexpr std::array kSectionDefs = {
     SectionDef{"socket", Match::Exact, BPF_PROG_TYPE_SOCKET_FILTER, 0},
     SectionDef{"sk_reuseport/migrate", Match::Exact, BPF_PROG_TYPE_SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT_OR_MIGRATE},
     SectionDef{"sk_reuseport", Match::Exact, BPF_PROG_TYPE_SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT},
-    SectionDef{"kprobe/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"uprobe/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"uprobe.s/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"kretprobe/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"uretprobe/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"uretprobe.s/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"kprobe.multi/", Match::Prefix, BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI},
-    SectionDef{"kretprobe.multi/", Match::Prefix, BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI},
-    SectionDef{"ksyscall/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"kretsyscall/", Match::Prefix, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"usdt", Match::Exact, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"kprobe", Match::Exact, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"uprobe", Match::Exact, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"kretprobe", Match::Exact, BPF_PROG_TYPE_KPROBE, 0},
-    SectionDef{"uretprobe", Match::Exact, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"kprobe", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"uprobe", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"uprobe.s", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"kretprobe", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"uretprobe", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"uretprobe.s", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"kprobe.multi", Match::Plus, BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI},
+    SectionDef{"kretprobe.multi", Match::Plus, BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI},
+    SectionDef{"ksyscall", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"kretsyscall", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
+    SectionDef{"usdt", Match::Plus, BPF_PROG_TYPE_KPROBE, 0},
     SectionDef{"tc", Match::Exact, BPF_PROG_TYPE_SCHED_CLS, 0},
     SectionDef{"classifier", Match::Exact, BPF_PROG_TYPE_SCHED_CLS, 0},
     SectionDef{"action", Match::Exact, BPF_PROG_TYPE_SCHED_ACT, 0},
-    SectionDef{"tracepoint/", Match::Prefix, BPF_PROG_TYPE_TRACEPOINT, 0},
-    SectionDef{"tp/", Match::Prefix, BPF_PROG_TYPE_TRACEPOINT, 0},
-    SectionDef{"raw_tracepoint/", Match::Prefix, BPF_PROG_TYPE_RAW_TRACEPOINT, 0},
-    SectionDef{"raw_tp/", Match::Prefix, BPF_PROG_TYPE_RAW_TRACEPOINT, 0},
-    SectionDef{"raw_tracepoint.w/", Match::Prefix, BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, 0},
-    SectionDef{"raw_tp.w/", Match::Prefix, BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, 0},
-    SectionDef{"tp_btf/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP},
-    SectionDef{"fentry/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY},
-    SectionDef{"fmod_ret/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN},
-    SectionDef{"fexit/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT},
-    SectionDef{"fentry.s/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY},
-    SectionDef{"fmod_ret.s/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN},
-    SectionDef{"fexit.s/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT},
-    SectionDef{"freplace/", Match::Prefix, BPF_PROG_TYPE_EXT, 0},
-    SectionDef{"lsm/", Match::Prefix, BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
-    SectionDef{"lsm.s/", Match::Prefix, BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
-    SectionDef{"iter/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
-    SectionDef{"iter.s/", Match::Prefix, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
+    SectionDef{"tracepoint", Match::Plus, BPF_PROG_TYPE_TRACEPOINT, 0},
+    SectionDef{"tp", Match::Plus, BPF_PROG_TYPE_TRACEPOINT, 0},
+    SectionDef{"raw_tracepoint", Match::Plus, BPF_PROG_TYPE_RAW_TRACEPOINT, 0},
+    SectionDef{"raw_tp", Match::Plus, BPF_PROG_TYPE_RAW_TRACEPOINT, 0},
+    SectionDef{"raw_tracepoint.w", Match::Plus, BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, 0},
+    SectionDef{"raw_tp.w", Match::Plus, BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE, 0},
+    SectionDef{"tp_btf", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP},
+    SectionDef{"fentry", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY},
+    SectionDef{"fmod_ret", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN},
+    SectionDef{"fexit", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT},
+    SectionDef{"fentry.s", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY},
+    SectionDef{"fmod_ret.s", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN},
+    SectionDef{"fexit.s", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT},
+    SectionDef{"freplace", Match::Plus, BPF_PROG_TYPE_EXT, 0},
+    SectionDef{"lsm", Match::Plus, BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
+    SectionDef{"lsm.s", Match::Plus, BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
+    SectionDef{"iter", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
+    SectionDef{"iter.s", Match::Plus, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
     SectionDef{"syscall", Match::Exact, BPF_PROG_TYPE_SYSCALL, 0},
     SectionDef{"xdp.frags/devmap", Match::Exact, BPF_PROG_TYPE_XDP, BPF_XDP_DEVMAP},
     SectionDef{"xdp/devmap", Match::Exact, BPF_PROG_TYPE_XDP, BPF_XDP_DEVMAP},
@@ -107,15 +105,16 @@ constexpr std::array kSectionDefs = {
     SectionDef{"cgroup/getsockopt", Match::Exact, BPF_PROG_TYPE_CGROUP_SOCKOPT, BPF_CGROUP_GETSOCKOPT},
     SectionDef{"cgroup/setsockopt", Match::Exact, BPF_PROG_TYPE_CGROUP_SOCKOPT, BPF_CGROUP_SETSOCKOPT},
     SectionDef{"cgroup/dev", Match::Exact, BPF_PROG_TYPE_CGROUP_DEVICE, BPF_CGROUP_DEVICE},
-    SectionDef{"struct_ops", Match::Exact, BPF_PROG_TYPE_STRUCT_OPS, 0},
-    SectionDef{"struct_ops.s", Match::Exact, BPF_PROG_TYPE_STRUCT_OPS, 0},
+    SectionDef{"struct_ops", Match::Plus, BPF_PROG_TYPE_STRUCT_OPS, 0},
+    SectionDef{"struct_ops.s", Match::Plus, BPF_PROG_TYPE_STRUCT_OPS, 0},
     SectionDef{"sk_lookup", Match::Exact, BPF_PROG_TYPE_SK_LOOKUP, BPF_SK_LOOKUP},
 };
 
 bool matches(const SectionDef& def, std::string_view section) {
     if (def.match == Match::Prefix) return section.starts_with(def.name);
     if (section == def.name) return true;
-    return section.size() > def.name.size() && section.starts_with(def.name) && section[def.name.size()] == '/';
+    return def.match == Match::Plus && section.size() > def.name.size() && section.starts_with(def.name) &&
+           section[def.name.size()] == '/';
 }
 
 // Names as bpftool prints them, indexed by the enum value.

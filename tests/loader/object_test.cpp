@@ -98,8 +98,6 @@ TEST(ObjectFile, GlobalDataMapsAndVariables) {
     ASSERT_NE(hash, nullptr);
     EXPECT_EQ(hash->type, uint32_t{BPF_MAP_TYPE_HASH});
     EXPECT_EQ(hash->map_flags, uint32_t{BPF_F_NO_PREALLOC});
-    ASSERT_EQ(hash->notes.size(), 1u);
-    EXPECT_NE(hash->notes[0].find("pinning"), std::string::npos);
 
     // Relocations against global variables: BPF_PSEUDO_MAP_IDX_VALUE + offset.
     const auto* seen = obj.find_global("packets_matched");
@@ -144,8 +142,14 @@ TEST(ObjectFile, SubprogramsAppendedToEachCaller) {
     auto* sample = obj.find_program("sample_flows");
     auto* bucket = obj.find_program("length_bucket");
     ASSERT_TRUE(sample && bucket);
-    EXPECT_EQ(bucket->section, "socket/buckets");
-    EXPECT_EQ(bucket->type, uint32_t{BPF_PROG_TYPE_SOCKET_FILTER});
+    EXPECT_EQ(bucket->section, "tc");
+    EXPECT_EQ(bucket->type, uint32_t{BPF_PROG_TYPE_SCHED_CLS});
+    // Two programs in one section: one per global function.
+    auto* keep = obj.find_program("keep_short");
+    ASSERT_NE(keep, nullptr);
+    EXPECT_EQ(keep->section, "socket");
+    EXPECT_GT(keep->insns.size(), obj.find_program("clamp")->insns.size());  // with its own clamp
+    expect_calls_in_range(*keep);
     auto size_of = [&](const char* name) { return obj.find_program(name)->insns.size(); };
     // .text functions are listed, as subprograms that do not load by themselves.
     auto* fnv = obj.find_program("fnv_step");
@@ -155,15 +159,15 @@ TEST(ObjectFile, SubprogramsAppendedToEachCaller) {
     // sample_flows = itself + hash_addresses (linked with its callee fnv_step).
     EXPECT_EQ(sample->insns.size(), 7 + size_of("hash_addresses"));
     EXPECT_EQ(size_of("hash_addresses"), 34 + size_of("fnv_step"));
-    // length_bucket = itself + clamp + fnv_step, each once.
-    EXPECT_EQ(bucket->insns.size(), 12 + size_of("clamp") + size_of("fnv_step"));
+    // length_bucket = itself (13) + clamp + fnv_step, each once.
+    EXPECT_EQ(bucket->insns.size(), 13 + size_of("clamp") + size_of("fnv_step"));
     expect_calls_in_range(*sample);
     expect_calls_in_range(*bucket);
     // Line info of a subprogram moves with it.
     const auto it = std::find_if(bucket->line_info.begin(), bucket->line_info.end(),
                                  [](const auto& l) { return l.text.find("16777619u") != std::string::npos; });
     ASSERT_NE(it, bucket->line_info.end());
-    EXPECT_GE(it->insn_off, 12u);
+    EXPECT_GE(it->insn_off, 13u);
     EXPECT_TRUE(it->file.ends_with("subprograms.c"));
 }
 
@@ -227,6 +231,8 @@ TEST(ObjectFile, BtfMapStyles) {
     EXPECT_EQ(sized->key_size, 8u);
     EXPECT_EQ(sized->value_size, 24u);
     EXPECT_EQ(sized->map_flags, uint32_t{BPF_F_NO_PREALLOC});
+    ASSERT_EQ(sized->notes.size(), 1u);  // pinning: read, ignored, said so
+    EXPECT_NE(sized->notes[0].find("pinning"), std::string::npos);
     EXPECT_EQ(mixed->key_size, 4u);
     EXPECT_EQ(mixed->value_size, 8u);
     auto* custom = obj.find_map(".data.custom");
@@ -255,7 +261,7 @@ TEST(SectionNames, LibbpfConventions) {
         uint32_t type;
     };
     const Case cases[] = {
-        {"socket", BPF_PROG_TYPE_SOCKET_FILTER},      {"socket/x", BPF_PROG_TYPE_SOCKET_FILTER},
+        {"socket", BPF_PROG_TYPE_SOCKET_FILTER},      {"kprobe", BPF_PROG_TYPE_KPROBE},
         {"xdp", BPF_PROG_TYPE_XDP},                   {"tc", BPF_PROG_TYPE_SCHED_CLS},
         {"classifier", BPF_PROG_TYPE_SCHED_CLS},      {"tracepoint/syscalls/sys_enter_open", BPF_PROG_TYPE_TRACEPOINT},
         {"tp/sched/sched_switch", BPF_PROG_TYPE_TRACEPOINT}, {"raw_tp/sys_enter", BPF_PROG_TYPE_RAW_TRACEPOINT},
@@ -270,6 +276,8 @@ TEST(SectionNames, LibbpfConventions) {
     EXPECT_EQ(bpfrt::program_type_of_section("cgroup_skb/egress")->expected_attach_type,
               uint32_t{BPF_CGROUP_INET_EGRESS});
     EXPECT_FALSE(bpfrt::program_type_of_section("sockets"));
+    EXPECT_FALSE(bpfrt::program_type_of_section("socket/x"));  // libbpf 1.x: exact names
+    EXPECT_FALSE(bpfrt::program_type_of_section("kprobex/y"));
     EXPECT_FALSE(bpfrt::program_type_of_section("xdpfoo"));
     EXPECT_FALSE(bpfrt::program_type_of_section(".text"));
     EXPECT_EQ(bpfrt::program_type_by_name("xdp"), std::optional<uint32_t>(BPF_PROG_TYPE_XDP));

@@ -1,4 +1,5 @@
 // BTF-defined maps in each style, a custom data section and .rodata config.
+// (Pinning by name is read and ignored by bpfrt; libbpf would need /sys/fs/bpf.)
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

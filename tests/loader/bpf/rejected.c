@@ -1,12 +1,13 @@
-// A program every verifier must reject: a map value used without the NULL check.
+// A program every verifier must reject: a hash map value used without the
+// NULL check.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __type(key, __u32);
     __type(value, __u64);
-    __uint(max_entries, 1);
+    __uint(max_entries, 16);
 } values SEC(".maps");
 
 SEC("socket")
