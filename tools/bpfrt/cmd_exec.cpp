@@ -4,16 +4,19 @@
 // The program is verified first as bpfrt's raw-memory program type
 // (verifier::kProgTypeRawMemory: r1 points to the --mem bytes, r2 is their
 // length, no helper calls) and then runs without per-access checks
-// (vm::Mode::Verified). A rejected program is not run: the verifier log is
-// printed and the exit code is 1. --trusted skips the verifier and runs the
-// program with every access checked (vm::Mode::Checked), as programs that call
-// the conformance helpers need.
+// (vm::Mode::Verified) on the engine of --engine (auto: the JIT where
+// supported). A rejected program is not run: the verifier log is printed and
+// the exit code is 1. --trusted skips the verifier and runs the program in the
+// interpreter with every access checked (vm::Mode::Checked), as programs that
+// call the conformance helpers need; the JIT runs verified programs only.
 #include "commands.hpp"
+#include "engine_option.hpp"
 #include "helpers/conformance.hpp"
 #include "program_file.hpp"
 
 #include "verifier/verifier.hpp"
 
+#include <bpfrt/jit.hpp>
 #include <bpfrt/vm.hpp>
 
 #include <fmt/format.h>
@@ -30,7 +33,7 @@ struct ExecArgs {
     std::string mem_file;
     std::string name;  // program of an ELF object
     uint64_t repeat = 1;
-    std::string engine = "interp";
+    std::string engine = "auto";
     bool trusted = false;
     bool json = false;
     uint32_t log_level = 1;
@@ -39,6 +42,7 @@ struct ExecArgs {
 struct RunStats {
     uint64_t r0 = 0;
     double ns_per_run = 0;
+    std::string engine;  // what ran it: "interp" or "jit"
 };
 
 Result<RunStats> run_repeatedly(const vm::Program& prog, std::vector<uint8_t>& mem, uint64_t repeat) {
@@ -65,12 +69,12 @@ void print_result(const ExecArgs& args, const RunStats& stats) {
                               {"r0_hex", fmt::format("{:#x}", stats.r0)},
                               {"runs", args.repeat},
                               {"ns_per_run", stats.ns_per_run},
-                              {"engine", args.engine}};
+                              {"engine", stats.engine}};
         fmt::print("{}\n", out.dump());
         return;
     }
     fmt::print("r0 = {:#x} ({})\n", stats.r0, static_cast<int64_t>(stats.r0));
-    if (args.repeat > 1) fmt::print("{} runs, {:.1f} ns per run ({})\n", args.repeat, stats.ns_per_run, args.engine);
+    if (args.repeat > 1) fmt::print("{} runs, {:.1f} ns per run ({})\n", args.repeat, stats.ns_per_run, stats.engine);
 }
 
 // The verifier's verdict on the program as a raw-memory program of mem_size
@@ -96,8 +100,10 @@ bool verified(const ExecArgs& args, std::span<const bpf_insn> prog, size_t mem_s
 }
 
 int exec_program(const ExecArgs& args) {
-    if (args.engine != "interp") {
-        fmt::print(stderr, "bpfrt exec: engine '{}' is not available in this build (use interp)\n", args.engine);
+    const jit::Engine engine = parse_engine(args.engine);
+    if (args.trusted && engine == jit::Engine::Jit) {
+        fmt::print(stderr, "bpfrt exec: --engine jit runs verified programs only; --trusted programs run in the "
+                           "checked interpreter (drop one of the two)\n");
         return kExitUsage;
     }
     auto prog = read_program(args.program, args.name);
@@ -114,13 +120,11 @@ int exec_program(const ExecArgs& args) {
         }
         mem = std::move(*bytes);
     }
-    auto mode = vm::Mode::Checked;  // without a verifier verdict every access is bounds-checked
-    if (!args.trusted) {
-        if (!verified(args, *prog, mem.size())) return kExitFailed;
-        mode = vm::Mode::Verified;
-    }
+    if (!args.trusted && !verified(args, *prog, mem.size())) return kExitFailed;
     static const vm::HelperTable helpers = helpers::conformance_helpers();
-    auto vm = vm::make_interpreter(*prog, &helpers, mode);
+    // Without a verifier verdict every access is bounds-checked (interpreter).
+    auto vm = args.trusted ? vm::make_interpreter(*prog, &helpers, vm::Mode::Checked)
+                           : jit::make_program(*prog, &helpers, engine);
     if (!vm) {
         fmt::print(stderr, "bpfrt exec: {}: {}\n", args.program, vm.error().message);
         return kExitFailed;
@@ -130,6 +134,7 @@ int exec_program(const ExecArgs& args) {
         fmt::print(stderr, "bpfrt exec: {}: {}\n", args.program, stats.error().message);
         return kExitFailed;
     }
+    stats->engine = args.trusted ? "interp" : engine_name(engine);
     print_result(args, *stats);
     return kExitOk;
 }
@@ -146,7 +151,7 @@ void add_exec_command(CLI::App& app, int* status) {
     cmd->add_option("--mem", args->mem_file, "File whose bytes are the input memory")->check(CLI::ExistingFile);
     cmd->add_option("--repeat", args->repeat, "Run N times and report the mean ns per run")
         ->check(CLI::PositiveNumber);
-    cmd->add_option("--engine", args->engine, "Execution engine")->check(CLI::IsMember({"interp", "jit"}));
+    add_engine_option(*cmd, args->engine);
     cmd->add_flag("--trusted", args->trusted,
                   "Skip the verifier and run with every access checked (needed for the conformance helpers)");
     cmd->add_option("--log-level", args->log_level, "Verifier log on rejection: 1 the failing path, 2 every insn")

@@ -2,6 +2,7 @@
 // maps are created and one program loaded in a fresh Runtime, then run on a
 // packet (a file's bytes or N zero bytes).
 #include "commands.hpp"
+#include "engine_option.hpp"
 #include "object_cli.hpp"
 #include "program_file.hpp"
 
@@ -19,7 +20,7 @@ struct TestRunArgs {
     std::string data_file;
     size_t size = 64;
     uint32_t repeat = 1;
-    std::string engine = "interp";
+    std::string engine = "auto";
     bool json = false;
 };
 
@@ -29,9 +30,6 @@ int fail_with(const std::string& message, int code) {
 }
 
 int run_test(const TestRunArgs& args) {
-    if (args.engine != "interp")
-        return fail_with(fmt::format("engine '{}' is not available through the runtime yet (use interp)", args.engine),
-                         kExitUsage);
     std::vector<std::byte> data(args.size);
     if (!args.data_file.empty()) {
         auto bytes = read_file_bytes(args.data_file);
@@ -40,6 +38,8 @@ int run_test(const TestRunArgs& args) {
                     reinterpret_cast<const std::byte*>(bytes->data() + bytes->size()));
     }
     Runtime runtime;  // before the object: its handles close first
+    const jit::Engine engine = parse_engine(args.engine);
+    runtime.set_engine(engine);
     auto obj = ObjectFile::open(args.object);
     if (!obj) return fail_with(obj.error().message, kExitUsage);
     auto progs = select_programs(*obj, args.program);
@@ -61,12 +61,12 @@ int run_test(const TestRunArgs& args) {
     if (args.json) {
         const nlohmann::json out = {{"program", prog.name},         {"retval", result->retval},
                                     {"runs", args.repeat},          {"ns_per_run", result->duration_ns},
-                                    {"engine", args.engine},        {"data_out", result->data_out.size()}};
+                                    {"engine", engine_name(engine)}, {"data_out", result->data_out.size()}};
         fmt::print("{}\n", out.dump());
         return kExitOk;
     }
     fmt::print("retval = {:#x} ({})\n", result->retval, static_cast<int32_t>(result->retval));
-    fmt::print("{} run(s), {} ns per run ({}), data_out {} bytes\n", args.repeat, result->duration_ns, args.engine,
+    fmt::print("{} run(s), {} ns per run ({}), data_out {} bytes\n", args.repeat, result->duration_ns, engine_name(engine),
                result->data_out.size());
     return kExitOk;
 }
@@ -86,7 +86,7 @@ void add_test_run_command(CLI::App& app, int* status) {
         ->excludes(data);
     cmd->add_option("--repeat", args->repeat, "Run N times; report the mean time per run")
         ->check(CLI::Range(1u, 100000000u));
-    cmd->add_option("--engine", args->engine, "Execution engine")->check(CLI::IsMember({"interp", "jit"}));
+    add_engine_option(*cmd, args->engine);
     cmd->add_flag("--json", args->json, "Print JSON: retval, runs, ns_per_run, engine, data_out (length)");
     cmd->callback([=] { *status = run_test(*args); });
 }
