@@ -59,7 +59,8 @@ using Xbyak::Reg64;
 inline constexpr uint32_t kMaxTailCalls = 33;  // as the kernel's MAX_TAIL_CALL_CNT
 inline constexpr uint32_t kStackBytes = static_cast<uint32_t>(vm::kStackSize * vm::kMaxCallDepth);
 // Bytes reserved below the saved registers: the eBPF stack plus 8 bytes that
-// make r10 and every function's rsp 16-byte aligned (7 pushes at entry).
+// make r10 and every function's rsp 16-byte aligned (an odd number of pushes
+// at entry: see saved_registers).
 inline constexpr uint32_t kReserved = kStackBytes + 8;
 // Native stack taken by one local call: r6-r9, r10 and the return address.
 inline constexpr uint32_t kCallFrameBytes = 48;
@@ -163,8 +164,27 @@ private:
     }
 
     // ---- Prologue, epilogue, shared stubs ----
+    // The callee-saved registers the run changes: rbp (r10) and r12 (the
+    // RunState) always, rbx and r13-r15 only when the program names r6-r9
+    // (a local call pushes and pops them, leaving them intact). An odd count
+    // keeps rsp 16-byte aligned below the return address (rdx pads).
+    std::vector<Reg64> saved_registers() const {
+        bool named[16] = {};
+        for (size_t pc = 0; pc < prog_.at.size(); ++pc) {
+            if (!prog_.starts[pc]) continue;
+            named[prog_.at[pc].dst & 15] = true;
+            named[prog_.at[pc].src & 15] = true;  // conservative: also set for forms without a source register
+        }
+        std::vector<Reg64> regs{rbp, r12};
+        for (uint8_t r = 6; r <= 9; ++r)
+            if (named[r]) regs.push_back(R(r));
+        if (regs.size() % 2 == 0) regs.push_back(rdx);
+        return regs;
+    }
+
     void prologue() {
-        for (const Reg64& r : {rbp, rbx, r12, r13, r14, r15, rdx}) push(r);  // rdx: alignment
+        const std::vector<Reg64> saved = saved_registers();
+        for (const Reg64& r : saved) push(r);
         mov(r12, rdx);
         sub(rsp, kReserved);
         mov(state(offsetof(RunState, entry_rsp)), rsp);
@@ -172,11 +192,14 @@ private:
         mov(state(offsetof(RunState, depth_limit)), r11);
         lea(rbp, ptr[rsp + static_cast<int>(kReserved)]);
         // Registers start at zero, as in the interpreter.
-        for (const Reg64& r : {rax, rdx, rcx, r8, rbx, r13, r14, r15}) xor_(r.cvt32(), r.cvt32());
+        // r6-r9 the program never names keep the caller's values (not saved).
+        for (const Reg64& r : {rax, rdx, rcx, r8}) xor_(r.cvt32(), r.cvt32());
+        for (const Reg64& r : saved)
+            if (r == rbx || r == r13 || r == r14 || r == r15) xor_(r.cvt32(), r.cvt32());
         call(labels_[0]);
         L(epilogue_);
         add(rsp, kReserved);
-        for (const Reg64& r : {rdx, r15, r14, r13, r12, rbx, rbp}) pop(r);
+        for (auto r = saved.rbegin(); r != saved.rend(); ++r) pop(*r);
         ret();
     }
 
