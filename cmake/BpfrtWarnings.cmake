@@ -48,7 +48,9 @@ endfunction()
 function(bpfrt_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE bpfrt_options GTest::gtest_main ${ARG_LIBS})
+  # The whole library comes last: components a test names are linked as
+  # objects, anything else they call is taken from libbpfrt.
+  target_link_libraries(${name} PRIVATE bpfrt_options GTest::gtest_main ${ARG_LIBS} bpfrt)
   target_compile_definitions(${name} PRIVATE
     BPFRT_SHARED_DIR="${BPFRT_SHARED_DIR}" BPFRT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   # Each test is labelled with its executable, so CI can pick components (ctest -L).

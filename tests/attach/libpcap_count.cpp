@@ -25,4 +25,20 @@ uint64_t libpcap_bytes(const std::vector<std::vector<uint8_t>>& packets, const s
     return bytes;
 }
 
+// Number of packets matching a filter expression.
+uint64_t libpcap_packets(const std::vector<std::vector<uint8_t>>& packets, const std::string& expression) {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    bpf_program filter{};
+    EXPECT_EQ(pcap_compile(dead, &filter, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN), 0) << pcap_geterr(dead);
+    uint64_t matched = 0;
+    for (const auto& p : packets) {
+        pcap_pkthdr header{};
+        header.caplen = header.len = static_cast<bpf_u_int32>(p.size());
+        if (pcap_offline_filter(&filter, &header, p.data()) != 0) ++matched;
+    }
+    pcap_freecode(&filter);
+    pcap_close(dead);
+    return matched;
+}
+
 }  // namespace bpfrt::test
