@@ -39,15 +39,6 @@
 
 namespace bpfrt {
 
-// The C source line of an instruction (from .BTF.ext line info).
-struct SourceLine {
-    uint32_t insn_off = 0;  // slot index in the program (after linking)
-    std::string file;
-    uint32_t line = 0;
-    uint32_t column = 0;
-    std::string text;       // the source line itself, as clang recorded it
-};
-
 // Where a map comes from.
 enum class MapOrigin : uint8_t {
     BtfDefined,  // SEC(".maps") with __uint / __type

@@ -35,6 +35,15 @@ namespace bpfrt {
 
 class Runtime;
 
+// The C source line of an instruction (from .BTF.ext line info).
+struct SourceLine {
+    uint32_t insn_off = 0;  // slot index in the program (after linking)
+    std::string file;
+    uint32_t line = 0;
+    uint32_t column = 0;
+    std::string text;       // the source line itself, as clang recorded it
+};
+
 // ---- RAII handles ----
 
 // An open handle of a Runtime; closes it when destroyed. Movable, not copyable.
@@ -131,6 +140,10 @@ struct ProgLoad {
     uint32_t prog_flags = 0;
     uint32_t expected_attach_type = 0;
     std::string name{};        // at most 15 characters of [A-Za-z0-9_.]
+    uint32_t kern_version = 0;  // the object's `version` section; kept, as the kernel does
+    // Source lines of the instructions (BTF line info), sorted by insn_off:
+    // the verifier's messages then name the C line of the failing instruction.
+    std::vector<SourceLine> line_info{};
     // The log limit of the C API (log_size): a log that does not fit makes
     // the load fail with ENOSPC. 0 = unlimited (the C++ API's default).
     size_t log_limit = 0;

@@ -168,6 +168,8 @@ Result<void> ObjectFile::load_program(Runtime& runtime, ObjectProgram& prog, con
     in.log_limit = options.log_limit;
     in.expected_attach_type = options.prog_type ? 0 : prog.expected_attach_type;
     in.name = runtime_name(prog.name);
+    in.kern_version = state_->kernel_version.value_or(0);
+    in.line_info = prog.line_info;
     auto result = runtime.prog_load(in);
     prog.load_log = std::move(result.log);
     if (!result.program)

@@ -213,6 +213,7 @@ int prog_load(Runtime& rt, const union bpf_attr& attr) {
     in.prog_type = attr.prog_type;
     in.insns = {user_ptr<const bpf_insn>(attr.insns), attr.insn_cnt};
     in.license = std::move(*license);
+    in.kern_version = attr.kern_version;
     in.log_level = attr.log_buf != 0 ? attr.log_level : 0;
     in.prog_flags = attr.prog_flags;
     in.expected_attach_type = attr.expected_attach_type;

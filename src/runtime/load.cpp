@@ -119,6 +119,8 @@ verifier::VerifyInput verify_input(const ProgLoad& in, const State& state,
     input.log_level = in.log_level;
     input.strict_alignment = (in.prog_flags & BPF_F_STRICT_ALIGNMENT) != 0;
     input.host_helpers = host_protos;
+    for (const SourceLine& l : in.line_info)
+        input.line_info.push_back({l.insn_off, l.file, l.line, l.text});
     input.map_info = [&state](int32_t handle) -> std::optional<verifier::MapInfo> {
         auto map = state.map_at(handle);
         if (!map) return std::nullopt;
@@ -199,6 +201,7 @@ Result<std::shared_ptr<ProgramObject>> State::load(const ProgLoad& in, std::stri
     program->name = in.name;
     program->license = in.license;
     program->gpl_compatible = helpers::is_gpl_compatible(in.license);
+    program->kern_version = in.kern_version;
     program->insns = std::move(resolved);
     for (MapReference& ref : *refs) {
         if (ref.value != nullptr) {

@@ -51,6 +51,7 @@ public:
     std::string name;
     std::string license;
     bool gpl_compatible = false;
+    uint32_t kern_version = 0;  // given at load; not interpreted (as the kernel since 5.0)
     // The instructions after lddw resolution (map handles -> addresses).
     std::vector<bpf_insn> insns;
     // Every map the program references, kept alive as long as it is.

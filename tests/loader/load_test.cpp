@@ -157,3 +157,19 @@ TEST(Load, GlobalDataCountsAcrossRuns) {
     EXPECT_EQ(result->retval, 0xffffffffu);
     (void)lookup<uint64_t>;
 }
+
+// A load through PROG_LOAD carries the object's line info: the rejection
+// names the C source line of the faulty instruction.
+TEST(Load, RejectionThroughProgLoadNamesTheSourceLine) {
+    bpfrt::Runtime rt;
+    auto obj = ObjectFile::open(loader_test::test_object_path("rejected"));
+    ASSERT_TRUE(obj) << obj.error().message;
+    bpfrt::ObjectLoadOptions options;
+    options.log_level = 1;
+    auto ok = obj->load(rt, options);
+    ASSERT_FALSE(ok);
+    EXPECT_EQ(ok.error().code, EACCES);
+    const std::string log = obj->programs().front().load_log;
+    EXPECT_NE(log.find("rejected.c:"), std::string::npos) << log;
+    EXPECT_NE(log.find("return *value;"), std::string::npos) << log;
+}
