@@ -53,7 +53,7 @@ Result<std::unique_ptr<PacketRunner>> PacketRunner::create(Runtime& runtime, int
         auto jitted = jit::make_program(p.insns, p.helpers.get(), jit::Engine::Jit);
         if (!jitted) return std::unexpected(jitted.error());
         runner->exec_program_ = std::move(*jitted);
-    } else if (p.verified) {
+    } else if (options.engine == Engine::Interpreter && p.verified) {
         auto interpreted = vm::make_interpreter(p.insns, p.helpers.get(), vm::Mode::Verified);
         if (!interpreted) return std::unexpected(interpreted.error());
         runner->exec_program_ = std::move(*interpreted);

@@ -32,14 +32,16 @@
 
 namespace bpfrt::attach {
 
-enum class Engine { Interpreter, Jit };
+// AsLoaded: the engine the runtime chose at load (Runtime::set_engine);
+// Interpreter / Jit: this runner prepares its own copy in that engine.
+enum class Engine { AsLoaded, Interpreter, Jit };
 
 struct PacketRunOptions {
     runtime::SkbView view = runtime::SkbView::Ethernet;
     uint32_t pkt_type = PACKET_OUTGOING;
     uint32_t ifindex = 1;
     uint32_t rx_queue = 0;
-    Engine engine = Engine::Interpreter;
+    Engine engine = Engine::AsLoaded;
 };
 
 struct PacketVerdict {

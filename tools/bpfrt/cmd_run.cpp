@@ -8,6 +8,7 @@
 // read as indexed by IP protocol ("proto 6 (tcp): N"); per-CPU values are
 // summed over the CPU slots; zero entries of arrays are not listed.
 #include "commands.hpp"
+#include "engine_option.hpp"
 
 #include "attach/packet_io.hpp"
 #include "attach/packet_runner.hpp"
@@ -41,7 +42,7 @@ struct RunArgs {
     std::string out;
     bool trace = false;
     bool json = false;
-    std::string engine = "interp";
+    std::string engine = "auto";
     std::string pkt_type = "outgoing";
     bool network_view = false;
 };
@@ -275,6 +276,7 @@ int run(const RunArgs& args) {
     if (!chosen) return fail_with(chosen.error(), kExitUsage);
     // Only the chosen program is loaded (others may be of types that cannot run here).
     for (ObjectProgram& p : obj->programs()) p.autoload = (&p == *chosen);
+    rt.set_engine(parse_engine(args.engine));
     if (auto loaded = obj->load(rt); !loaded) return fail_with(loaded.error(), kExitFailed);
     const ObjectProgram& prog = **chosen;
 
@@ -288,7 +290,7 @@ int run(const RunArgs& args) {
     attach::PacketRunOptions options;
     options.pkt_type = *pkt_type;
     options.view = args.network_view ? runtime::SkbView::Network : runtime::SkbView::Ethernet;
-    options.engine = args.engine == "jit" ? attach::Engine::Jit : attach::Engine::Interpreter;
+    options.engine = attach::Engine::AsLoaded;
     auto runner = attach::PacketRunner::create(rt, prog.fd, options);
     if (!runner) return fail_with(runner.error(), kExitFailed);
 
@@ -343,7 +345,7 @@ int run(const RunArgs& args) {
     }
 
     const double rate = totals.seconds > 0 ? static_cast<double>(totals.packets) / totals.seconds : 0;
-    const std::string engine = args.engine == "jit" ? "jit" : "interpreter";
+    const std::string engine = engine_name(parse_engine(args.engine));  // packet programs are verified
     if (args.json) {
         nlohmann::json out = {{"object", args.object},
                               {"program", prog.name},
@@ -394,7 +396,7 @@ void add_run_command(CLI::App& app, int* status) {
     cmd->add_option("--out", args->out, "write kept (socket filter) or passed/TX (XDP) packets to this pcap");
     cmd->add_flag("--trace", args->trace, "print the bpf_printk / bpf_trace_printk stream");
     cmd->add_flag("--json", args->json, "print the summary as JSON");
-    cmd->add_option("--engine", args->engine, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
+    add_engine_option(*cmd, args->engine);
     cmd->add_option("--pkt-type", args->pkt_type,
                     "skb->pkt_type of every packet: host, broadcast, multicast, otherhost, outgoing (default)");
     cmd->add_flag("--network-view", args->network_view,
