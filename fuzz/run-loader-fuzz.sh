@@ -20,5 +20,5 @@ cp "$build"/examples/bpf/*.o "$corpus"/ 2>/dev/null || true
 # Leaks are checked by libFuzzer itself; UBSan findings abort (-fno-sanitize-recover).
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
 "$build/fuzz/loader_fuzz" "$corpus" \
-    -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=1024 -timeout=10 \
+    -max_total_time="$seconds" -seed="${FUZZ_SEED:-0}" -max_len=65536 -rss_limit_mb=1024 -timeout=10 \
     -artifact_prefix="$build/fuzz-artifacts/" -print_final_stats=1

@@ -218,10 +218,23 @@ private:
             auto vars = datasec_variables(*btf_, s.name);
             if (!vars) return std::unexpected(vars.error());
             for (auto& v : *vars) {
+                if (auto r = check_variable_name(v.name, s.name); !r) return r;
                 if (auto r = place_variable(v.name, s, v.offset, v.size); !r) return r;
                 out_.globals.push_back({std::move(v.name), s.name, v.offset, v.size});
             }
         }
+        return {};
+    }
+
+    // Globals are set by name: a name must be present and unique (hostile
+    // BTF can give neither).
+    Result<void> check_variable_name(const std::string& name, const std::string& section) const {
+        if (name.empty())
+            return fail(EINVAL, fmt::format("corrupted BTF: a variable of section '{}' has no name", section));
+        for (const auto& g : out_.globals)
+            if (g.name == name)
+                return fail(EINVAL, fmt::format("corrupted BTF: two global variables are named '{}' ({} and {})",
+                                                name, g.section, section));
         return {};
     }
 

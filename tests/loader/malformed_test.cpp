@@ -211,3 +211,12 @@ TEST(Malformed, RandomByteFlipsNeverCrash) {
         }
     }
 }
+
+// Found by the loader fuzzer: BTF naming two globals alike (or leaving a name
+// empty) made set_global() reach the wrong variable. Such objects are refused.
+TEST(Malformed, GlobalsWithDuplicateOrEmptyNamesAreRefused) {
+    const std::string path = std::string(BPFRT_SOURCE_DIR) + "/tests/loader/data/fuzz_duplicate_global_names.o";
+    auto obj = bpfrt::ObjectFile::open(path);
+    ASSERT_FALSE(obj);
+    EXPECT_NE(obj.error().message.find("corrupted BTF"), std::string::npos) << obj.error().message;
+}
