@@ -103,6 +103,7 @@ private:
 
     Result<void> read_license_and_version() {
         if (const Section* s = elf_.section_by_name("license")) {
+            if (s->data.empty()) return fail(EINVAL, "the license section is empty");
             const auto* text = reinterpret_cast<const char*>(s->data.data());
             const size_t len = strnlen(text, s->data.size());
             if (len == s->data.size())
