@@ -17,6 +17,7 @@ namespace bpfrt::vm {
 
 inline constexpr size_t kStackSize = BPFRT_STACK_SIZE;  // bytes per frame
 inline constexpr size_t kMaxCallDepth = 8;               // frames, as the kernel's MAX_CALL_FRAMES
+inline constexpr size_t kRunStackSize = kStackSize * kMaxCallDepth;  // the whole stack of one run
 
 class ExecContext;
 
@@ -61,15 +62,24 @@ public:
     // Helpers that hand out pointers (map_lookup_elem) add their regions.
     void allow(const void* start, size_t size, bool writable);
     std::span<const MemoryRegion> regions() const noexcept { return regions_; }
+    // Whether [addr, addr + size) lies in one of regions() or, during a run,
+    // in the run's stack (see stack_top).
     bool is_allowed(uintptr_t addr, size_t size, bool write) const noexcept;
-    // Drops every region added after the first `count` (engines use it to take
-    // the run's stack away again when a checked run ends).
+    // Drops every region added after the first `count`.
     void truncate_regions(size_t count) noexcept;
 
-    // True while a Mode::Checked program runs. The engine then also adds the
-    // run's stack to regions(), so helpers taking pointers can check them
-    // with is_allowed() (in verified mode the verifier has proven them).
+    // True while a Mode::Checked program runs, so helpers know to check the
+    // pointers they are given with is_allowed() (in verified mode the
+    // verifier has proven the pointer arguments of their prototypes).
     bool checked = false;
+
+    // The top of the running program's stack (r10 at entry; the stack is the
+    // kRunStackSize bytes below it), set by every engine in both modes for
+    // the length of a run, 0 outside runs. is_allowed() counts the whole
+    // stack as writable, so helpers whose source pointer no verifier checks
+    // (probe_read*, the %s of trace_printk) can copy from and to the
+    // program's own stack in verified runs too.
+    uintptr_t stack_top = 0;
 
     // The packet seen by LD_ABS / LD_IND (socket filters). An access outside
     // it ends the program with r0 = 0, as in the kernel.

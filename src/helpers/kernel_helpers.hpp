@@ -5,10 +5,11 @@
 // and the XDP adjust helpers. Their prototypes are in prototypes.cpp.
 //
 // probe_read_kernel/user(_str) and the %s of trace_printk copy only from
-// memory in the run's ExecContext regions (the context, the packet, map
-// values handed out, memory the host passes with an event); any other
-// address gives -EFAULT and a zeroed destination, as a faulting read in the
-// kernel. The program's own stack is not among them in verified runs.
+// memory ExecContext::is_allowed() knows: the program's own stack (in
+// verified and checked runs alike: every engine sets ExecContext::stack_top)
+// and the run's regions (the context, the packet, map values handed out,
+// memory the host passes with an event); any other address gives -EFAULT
+// and a zeroed destination, as a faulting read in the kernel.
 #pragma once
 
 #include <bpfrt/vm.hpp>

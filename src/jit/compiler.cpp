@@ -191,6 +191,9 @@ private:
         lea(r11, ptr[rsp - static_cast<int>(8 + kCallFrameBytes * (vm::kMaxCallDepth - 1))]);
         mov(state(offsetof(RunState, depth_limit)), r11);
         lea(rbp, ptr[rsp + static_cast<int>(kReserved)]);
+        // ctx.stack_top = r10: helpers may use the program's stack (vm.hpp).
+        mov(r11, state(offsetof(RunState, ctx)));
+        mov(qword[r11 + offs_.stack_top], rbp);
         // Registers start at zero, as in the interpreter.
         // r6-r9 the program never names keep the caller's values (not saved).
         for (const Reg64& r : {rax, rdx, rcx, r8}) xor_(r.cvt32(), r.cvt32());

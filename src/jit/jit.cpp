@@ -28,10 +28,14 @@ public:
         ctx.exit_requested = false;
         ctx.tail_call_target = nullptr;
         // Runs under ctx.checked = false, as verified-mode interpreter runs.
+        // The generated code sets ctx.stack_top at entry (vm.hpp); it is
+        // restored when the run ends.
         const bool was_checked = ctx.checked;
+        const uintptr_t was_stack_top = ctx.stack_top;
         ctx.checked = false;
         auto result = run_chain(r1, r2, ctx);
         ctx.checked = was_checked;
+        ctx.stack_top = was_stack_top;
         return result;
     }
     vm::Mode mode() const noexcept override { return vm::Mode::Verified; }
@@ -95,7 +99,8 @@ const ContextOffsets& context_offsets() noexcept {
             return static_cast<int32_t>(reinterpret_cast<const char*>(field) - base);
         };
         return ContextOffsets{at(&probe.packet),         at(&probe.packet_len),       at(&probe.exit_requested),
-                              at(&probe.exit_value),     at(&probe.tail_call_target), at(&probe.tail_calls)};
+                              at(&probe.exit_value),     at(&probe.tail_call_target), at(&probe.tail_calls),
+                              at(&probe.stack_top)};
     }();
     return offsets;
 }

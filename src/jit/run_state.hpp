@@ -54,6 +54,7 @@ struct ContextOffsets {
     int32_t exit_value;
     int32_t tail_call_target;
     int32_t tail_calls;
+    int32_t stack_top;
 };
 const ContextOffsets& context_offsets() noexcept;
 

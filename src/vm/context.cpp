@@ -20,6 +20,10 @@ void ExecContext::allow(const void* start, size_t size, bool writable) {
 }
 
 bool ExecContext::is_allowed(uintptr_t addr, size_t size, bool write) const noexcept {
+    if (stack_top != 0 && size <= kRunStackSize) {
+        const uintptr_t stack_base = stack_top - kRunStackSize;
+        if (addr >= stack_base && addr - stack_base <= kRunStackSize - size) return true;
+    }
     for (const MemoryRegion& r : regions_) {
         // Written so that no sum can wrap around the address space.
         if (addr < r.start || size > r.size || addr - r.start > r.size - size) continue;

@@ -50,7 +50,7 @@ struct Slot {
 static_assert(sizeof(Slot) == 16);
 
 inline constexpr unsigned kMaxTailCalls = 33;  // as the kernel's MAX_TAIL_CALL_CNT
-inline constexpr size_t kStackBytes = kStackSize * kMaxCallDepth;
+inline constexpr size_t kStackBytes = kRunStackSize;
 
 // Internal handlers after the table's operations in the label table.
 inline constexpr size_t kEndLabel = isa::kOpCount;      // past the last instruction
@@ -130,18 +130,18 @@ static_assert(std::endian::native == std::endian::little, "the interpreter assum
 
 class Interpreter;
 
-// For the length of one run: ctx.checked tells helpers the mode, and in
-// checked mode the run's stack is an allowed region so that helpers can check
-// pointers into it. Both are undone when the run ends, however it ends.
+// For the length of one run: ctx.checked tells helpers the mode, and
+// ctx.stack_top where the run's stack is (in both modes), so that helpers can
+// check pointers into it. Both are undone when the run ends, however it ends.
 class RunScope {
 public:
-    RunScope(ExecContext& ctx, bool checked, const void* stack, size_t size)
-        : ctx_(ctx), was_checked_(ctx.checked), regions_(ctx.regions().size()) {
+    RunScope(ExecContext& ctx, bool checked, uintptr_t stack_top)
+        : ctx_(ctx), was_checked_(ctx.checked), was_stack_top_(ctx.stack_top) {
         ctx.checked = checked;
-        if (checked) ctx.allow(stack, size, true);
+        ctx.stack_top = stack_top;
     }
     ~RunScope() {
-        ctx_.truncate_regions(regions_);
+        ctx_.stack_top = was_stack_top_;
         ctx_.checked = was_checked_;
     }
     RunScope(const RunScope&) = delete;
@@ -150,7 +150,7 @@ public:
 private:
     ExecContext& ctx_;
     bool was_checked_;
-    size_t regions_;
+    uintptr_t was_stack_top_;
 };
 
 // Where a checked-mode memory violation happened.
@@ -228,7 +228,7 @@ Result<uint64_t> execute(const Interpreter* prog, uint64_t r1, uint64_t r2, Exec
     const uintptr_t stack_base = reinterpret_cast<uintptr_t>(stack);
     const uintptr_t stack_top = stack_base + kStackBytes;
     uintptr_t stack_low = stack_top - kStackSize;  // bottom of the current frame
-    RunScope scope(ctx, kChecked, stack, sizeof stack);
+    RunScope scope(ctx, kChecked, stack_top);
     Frame frames[kMaxCallDepth];
     size_t depth = 0;  // frames below the current one
 

@@ -1,7 +1,11 @@
 // Each helper's success and error paths, and host-registered helpers.
 #include "test_support.hpp"
 
+#include "helpers/kernel_helpers.hpp"
 #include "maps/map.hpp"
+
+#include <bpfrt/jit.hpp>
+#include <bpfrt/vm.hpp>
 
 #include <bpfrt/events.hpp>
 
@@ -253,6 +257,111 @@ TEST(Helpers, ProbeReadStr) {
     EXPECT_EQ(read_result(rt, map->fd()) >> 32, 8u);  // truncated to 7 bytes + NUL
     event.raise(&ctx);
     EXPECT_EQ(read_result(rt, map->fd()), uint64_t{static_cast<uint32_t>(-EFAULT)} << 32);
+}
+
+
+// ---- probe_read* on the program's own stack, in verified runs ----
+
+// Engines a verified program may run in here (the JIT only where supported).
+std::vector<jit::Engine> verified_engines() {
+    std::vector<jit::Engine> engines{jit::Engine::Interpreter};
+    if (jit::jit_supported()) engines.push_back(jit::Engine::Jit);
+    return engines;
+}
+
+const char* engine_name(jit::Engine e) { return e == jit::Engine::Jit ? "jit" : "interpreter"; }
+
+// fp-8 = 0x1122334455667788; fp-16 = 0x55; r0 = helper(fp-16, 8, src) << 32 | low half of fp-16,
+// where src = r10 + src_off (the source pointer is a plain scalar to the verifier).
+std::vector<bpf_insn> probe_stack(int helper, int32_t src_off) {
+    return {BPF_LD_IMM64(BPF_REG_1, 0x1122334455667788LL), BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_1, -8),
+            BPF_ST_MEM(BPF_DW, BPF_REG_10, -16, 0x55), BPF_MOV64_REG(BPF_REG_1, BPF_REG_10),
+            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, -16), BPF_MOV64_IMM(BPF_REG_2, 8),
+            BPF_MOV64_REG(BPF_REG_3, BPF_REG_10), BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, src_off),
+            BPF_CALL_FUNC(helper), BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, -16),
+            BPF_ALU64_IMM(BPF_LSH, BPF_REG_0, 32), BPF_ALU64_REG(BPF_OR, BPF_REG_0, BPF_REG_1), BPF_EXIT_INSN()};
+}
+
+uint64_t efault_and(uint32_t low) { return (uint64_t{static_cast<uint32_t>(-EFAULT)} << 32) | low; }
+
+TEST(Helpers, ProbeReadKernelFromTheStackOfAVerifiedSocketFilter) {
+    for (jit::Engine engine : verified_engines()) {
+        SCOPED_TRACE(engine_name(engine));
+        Runtime rt;
+        rt.set_engine(engine);
+        for (int helper : {BPF_FUNC_probe_read_kernel, BPF_FUNC_probe_read_kernel_str}) {
+            SCOPED_TRACE(helper);
+            const Loaded l = load(rt, BPF_PROG_TYPE_SOCKET_FILTER, probe_stack(helper, -8));
+            ASSERT_EQ(l.error, 0) << l.log;
+            const uint64_t r0 = run_packet(rt, l.fd, ip_frame(6)).r0;
+            if (helper == BPF_FUNC_probe_read_kernel_str) {
+                EXPECT_EQ(r0, (uint64_t{8} << 32) | 0x55667788u);  // 7 bytes and the NUL
+            } else {
+                EXPECT_EQ(r0, 0x55667788u);  // 0, and the copied bytes
+            }
+            // Just above r10 and just below the whole stack: not the program's memory.
+            for (int32_t off : {0, -static_cast<int32_t>(vm::kRunStackSize) - 8}) {
+                const Loaded outside = load(rt, BPF_PROG_TYPE_SOCKET_FILTER, probe_stack(helper, off));
+                ASSERT_EQ(outside.error, 0) << outside.log;
+                EXPECT_EQ(run_packet(rt, outside.fd, ip_frame(6)).r0, efault_and(0)) << off;  // fp-16 zeroed
+            }
+        }
+    }
+}
+
+// A tracing program on a host event: probe_read, probe_read_user and
+// probe_read_kernel copy within its stack; host memory not given fails.
+TEST(Helpers, ProbeReadFromTheStackOfAVerifiedTracingProgram) {
+    for (jit::Engine engine : verified_engines()) {
+        SCOPED_TRACE(engine_name(engine));
+        Runtime rt;
+        rt.set_engine(engine);
+        auto map = rt.map_create({.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1});
+        ASSERT_TRUE(map);
+        for (int helper : {BPF_FUNC_probe_read, BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+                           BPF_FUNC_probe_read_str, BPF_FUNC_probe_read_user_str}) {
+            SCOPED_TRACE(helper);
+            std::vector<bpf_insn> body = probe_stack(helper, -8);
+            body.pop_back();  // the exit: store_result ends the program
+            const Loaded l = load(rt, BPF_PROG_TYPE_TRACEPOINT, store_result(map->fd(), body));
+            ASSERT_EQ(l.error, 0) << l.log;
+            Event event(rt, "stack", sizeof(ProbeCtx));
+            ASSERT_TRUE(event.attach(l.fd));
+            const ProbeCtx ctx{};
+            EXPECT_EQ(event.raise(&ctx), 1u);
+            const bool str = helper == BPF_FUNC_probe_read_str || helper == BPF_FUNC_probe_read_user_str;
+            EXPECT_EQ(read_result(rt, map->fd()), (uint64_t{str ? 8u : 0u} << 32) | 0x55667788u);
+        }
+    }
+}
+
+// The helper table alone, without a Runtime: a program prepared for each
+// engine in verified mode copies from its stack; a host address nobody
+// allowed gives -EFAULT and a zeroed destination.
+TEST(Helpers, ProbeReadOnTheStackThroughEachEngineDirectly) {
+    vm::HelperTable table;
+    helpers::register_kernel_helpers(table);
+    const uint64_t host_secret = 0xfeedfacecafebeefULL;
+    for (jit::Engine engine : verified_engines()) {
+        SCOPED_TRACE(engine_name(engine));
+        const std::vector<bpf_insn> own = probe_stack(BPF_FUNC_probe_read_kernel, -8);
+        auto prog = jit::make_program(own, &table, engine);
+        ASSERT_TRUE(prog) << prog.error().message;
+        ASSERT_EQ((*prog)->mode(), vm::Mode::Verified);
+        vm::ExecContext ctx;
+        EXPECT_EQ((*prog)->run(0, 0, ctx).value(), 0x55667788u);
+        EXPECT_EQ(ctx.stack_top, 0u);  // only during the run
+        // src = the host's secret, passed in r1 and moved to r3 (never allowed).
+        std::vector<bpf_insn> host = {BPF_MOV64_REG(BPF_REG_6, BPF_REG_1)};
+        for (const bpf_insn& insn : own) host.push_back(insn);
+        host[host.size() - 7] = BPF_MOV64_REG(BPF_REG_3, BPF_REG_6);  // replaces r3 = r10
+        host[host.size() - 6] = BPF_MOV64_IMM(BPF_REG_4, 0);          // replaces r3 += -8
+        auto leaking = jit::make_program(host, &table, engine);
+        ASSERT_TRUE(leaking) << leaking.error().message;
+        EXPECT_EQ((*leaking)->run(reinterpret_cast<uintptr_t>(&host_secret), 0, ctx).value(), efault_and(0));
+        ctx.allow(&host_secret, sizeof host_secret, false);  // now it was given
+        EXPECT_EQ((*leaking)->run(reinterpret_cast<uintptr_t>(&host_secret), 0, ctx).value(), 0xcafebeefu);
+    }
 }
 
 }  // namespace
