@@ -14,8 +14,22 @@
 // XDP programs get the frame after 256 bytes of headroom in a 4096-byte
 // buffer (as the kernel's test run and native drivers), may move its start
 // and end with bpf_xdp_adjust_head/tail/meta, and return an action.
+//
+// Redirects, as the kernel: bpf_redirect / bpf_redirect_map only record a
+// target; when the program then returns XDP_REDIRECT (tc: TC_ACT_REDIRECT)
+// the frame (with the program's changes) is delivered to the interface the
+// host registered for that ifindex (add_interface). Failures drop the packet
+// and count as errors of the target: an ifindex no interface has (EINVAL, as
+// the kernel's dev_get_by_index failing), a frame longer than the target's
+// MTU allows (EMSGSIZE), the interface's own failure; XDP_REDIRECT without a
+// redirect helper choosing a target is EBADRQC. bpf_redirect_map with
+// BPF_F_BROADCAST delivers to every entry of the device map (but the
+// ingress interface with BPF_F_EXCLUDE_INGRESS). XDP_TX sends the frame back
+// out of the ingress interface (PacketRunOptions::ifindex) when it is
+// registered.
 #pragma once
 
+#include "attach/interfaces.hpp"
 #include "runtime/contexts.hpp"
 #include "runtime/program.hpp"
 
@@ -26,8 +40,10 @@
 #include <linux/if_packet.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace bpfrt::attach {
@@ -44,13 +60,38 @@ struct PacketRunOptions {
     Engine engine = Engine::AsLoaded;
 };
 
+// What became of a redirect (XDP_REDIRECT, TC_ACT_REDIRECT) or an XDP_TX.
+struct RedirectOutcome {
+    bool attempted = false;  // the action asked for one
+    uint32_t ifindex = 0;    // the target (0: none chosen, or a broadcast)
+    uint32_t delivered = 0;  // interfaces the frame reached (a broadcast may reach several)
+    int error = 0;           // 0, or why (the last failure of a broadcast): EINVAL, EBADRQC, EMSGSIZE...
+};
+
 struct PacketVerdict {
     uint64_t r0 = 0;
-    // Socket filters and tc: whether the packet is kept and its first
-    // `out.size()` bytes; XDP: the frame after the program (data..data_end),
-    // whatever the action. Valid until the next run().
+    // Whether the packet goes on, and its bytes: socket filters keep the
+    // first r0 bytes; tc passes it unless the action is SHOT, STOLEN,
+    // QUEUED, TRAP or REDIRECT; cgroup_skb when r0 & 1; XDP on PASS and TX,
+    // and `out` is the frame after the program (data..data_end) whatever the
+    // action. Valid until the next run().
     bool keep = false;
     std::span<const uint8_t> out;
+    RedirectOutcome redirect;
+};
+
+// Deliveries per target interface, over every run of a runner.
+struct TargetStats {
+    std::string name;        // the interface's; empty for an ifindex nobody registered
+    uint64_t packets = 0;    // frames delivered (redirects and XDP_TX)
+    uint64_t bytes = 0;
+    uint64_t tx = 0;         // of which XDP_TX
+    uint64_t errors = 0;     // redirects to it that failed (every one, for an unknown ifindex)
+};
+
+struct RedirectStats {
+    std::map<uint32_t, TargetStats> targets;  // by ifindex
+    uint64_t no_target = 0;                   // XDP_REDIRECT with no target chosen (EBADRQC)
 };
 
 class PacketRunner {
@@ -59,9 +100,15 @@ public:
     // ENOTSUP: the JIT is not available here.
     static Result<std::unique_ptr<PacketRunner>> create(Runtime& runtime, int prog_fd,
                                                         const PacketRunOptions& options = {});
-    Result<PacketVerdict> run(std::span<const uint8_t> packet);
+    // `timestamp_ns` is passed on to interfaces frames are delivered to.
+    Result<PacketVerdict> run(std::span<const uint8_t> packet, int64_t timestamp_ns = 0);
     uint32_t prog_type() const noexcept { return program_->type; }
     bool is_xdp() const noexcept { return program_->type == BPF_PROG_TYPE_XDP; }
+
+    // Registers a redirect target. EINVAL: ifindex 0 or no deliver function;
+    // EEXIST: the ifindex is taken.
+    Result<void> add_interface(Interface iface);
+    const RedirectStats& redirect_stats() const noexcept { return stats_; }
 
 private:
     PacketRunner() = default;
@@ -73,6 +120,13 @@ private:
     runtime::SkbContext skb_;
     std::unique_ptr<runtime::XdpBuffer> xdp_;
     vm::ExecContext exec_;
+    std::map<uint32_t, Interface> interfaces_;
+    RedirectStats stats_;
+
+    void redirect(std::span<const uint8_t> frame, int64_t timestamp_ns, PacketVerdict& verdict);
+    void broadcast(std::span<const uint8_t> frame, int64_t timestamp_ns, PacketVerdict& verdict);
+    void transmit(std::span<const uint8_t> frame, int64_t timestamp_ns, PacketVerdict& verdict);
+    int deliver(uint32_t ifindex, std::span<const uint8_t> frame, const Delivery& delivery);
 };
 
 // Names of XDP actions ("pass", "drop"...; "invalid" beyond XDP_REDIRECT).

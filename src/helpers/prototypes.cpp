@@ -23,6 +23,8 @@ constexpr uint64_t kPlainMaps = bit(BPF_MAP_TYPE_HASH) | bit(BPF_MAP_TYPE_ARRAY)
                                 bit(BPF_MAP_TYPE_LPM_TRIE);
 constexpr uint64_t kQueueStack = bit(BPF_MAP_TYPE_QUEUE) | bit(BPF_MAP_TYPE_STACK);
 constexpr uint64_t kRingbuf = bit(BPF_MAP_TYPE_RINGBUF);
+constexpr uint64_t kStackTrace = bit(BPF_MAP_TYPE_STACK_TRACE);
+constexpr uint64_t kDevMaps = bit(BPF_MAP_TYPE_DEVMAP) | bit(BPF_MAP_TYPE_DEVMAP_HASH);
 
 using A = ArgType;
 using R = RetType;
@@ -43,15 +45,29 @@ constexpr HelperProto kProtos[] = {
     {BPF_FUNC_get_prandom_u32, "get_prandom_u32", R::Integer, {D, D, D, D, D}, false, false, false, kAll, 0},
     {BPF_FUNC_get_smp_processor_id, "get_smp_processor_id", R::Integer, {D, D, D, D, D}, false, false,
      false, kAll, 0},
+    {BPF_FUNC_skb_store_bytes, "skb_store_bytes", R::Integer,
+     {A::PtrToCtx, A::Anything, A::PtrToMem, A::ConstSize, A::Anything}, false, false, true, kTc, 0},
+    {BPF_FUNC_l3_csum_replace, "l3_csum_replace", R::Integer,
+     {A::PtrToCtx, A::Anything, A::Anything, A::Anything, A::Anything}, false, false, true, kTc, 0},
+    {BPF_FUNC_l4_csum_replace, "l4_csum_replace", R::Integer,
+     {A::PtrToCtx, A::Anything, A::Anything, A::Anything, A::Anything}, false, false, true, kTc, 0},
     {BPF_FUNC_tail_call, "tail_call", R::Void, {A::PtrToCtx, A::ConstMapPtr, A::Anything, D, D}, false,
      false, false, kAll, bit(BPF_MAP_TYPE_PROG_ARRAY)},
     {BPF_FUNC_get_current_pid_tgid, "get_current_pid_tgid", R::Integer, {D, D, D, D, D}, false, false,
      false, kTracing, 0},
+    {BPF_FUNC_get_current_uid_gid, "get_current_uid_gid", R::Integer, {D, D, D, D, D}, false, false,
+     false, kTracing, 0},
+    {BPF_FUNC_get_current_comm, "get_current_comm", R::Integer, {A::PtrToUninitMem, A::ConstSize, D, D, D},
+     false, false, false, kTracing, 0},
+    {BPF_FUNC_redirect, "redirect", R::Integer, {A::Anything, A::Anything, D, D, D}, false, false, false, kTc | kXdp,
+     0},
     {BPF_FUNC_perf_event_output, "perf_event_output", R::Integer,
      {A::PtrToCtx, A::ConstMapPtr, A::Anything, A::PtrToMem, A::ConstSizeOrZero}, true, false, false, kAll,
      bit(BPF_MAP_TYPE_PERF_EVENT_ARRAY)},
     {BPF_FUNC_skb_load_bytes, "skb_load_bytes", R::Integer,
      {A::PtrToCtx, A::Anything, A::PtrToUninitMem, A::ConstSize, D}, false, false, false, kSkb, 0},
+    {BPF_FUNC_get_stackid, "get_stackid", R::Integer, {A::PtrToCtx, A::ConstMapPtr, A::Anything, D, D}, true,
+     false, false, kTracing, kStackTrace},
     {BPF_FUNC_csum_diff, "csum_diff", R::Integer,
      {A::PtrToMemOrNull, A::ConstSizeOrZero, A::PtrToMemOrNull, A::ConstSizeOrZero, A::Anything}, false,
      false, false, kTc | kXdp, 0},
@@ -59,6 +75,10 @@ constexpr HelperProto kProtos[] = {
      false, true, kXdp, 0},
     {BPF_FUNC_probe_read_str, "probe_read_str", R::Integer,
      {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything, D, D}, true, true, false, kTracing, 0},
+    {BPF_FUNC_skb_adjust_room, "skb_adjust_room", R::Integer,
+     {A::PtrToCtx, A::Anything, A::Anything, A::Anything, D}, false, false, true, kTc, 0},
+    {BPF_FUNC_redirect_map, "redirect_map", R::Integer, {A::ConstMapPtr, A::Anything, A::Anything, D, D}, false,
+     false, false, kXdp, kDevMaps},
     {BPF_FUNC_xdp_adjust_meta, "xdp_adjust_meta", R::Integer, {A::PtrToCtx, A::Anything, D, D, D}, false,
      false, true, kXdp, 0},
     {BPF_FUNC_xdp_adjust_tail, "xdp_adjust_tail", R::Integer, {A::PtrToCtx, A::Anything, D, D, D}, false,
@@ -69,6 +89,9 @@ constexpr HelperProto kProtos[] = {
      false, false, false, kAll, kQueueStack},
     {BPF_FUNC_map_peek_elem, "map_peek_elem", R::Integer, {A::ConstMapPtr, A::PtrToUninitMapValue, D, D, D},
      false, false, false, kAll, kQueueStack},
+    // CAP_BPF only; maps holding a lock are refused to socket filters and tracing (verifier).
+    {BPF_FUNC_spin_lock, "spin_lock", R::Void, {A::PtrToSpinLock, D, D, D, D}, false, true, false, kAll, 0},
+    {BPF_FUNC_spin_unlock, "spin_unlock", R::Void, {A::PtrToSpinLock, D, D, D, D}, false, true, false, kAll, 0},
     {BPF_FUNC_probe_read_user, "probe_read_user", R::Integer,
      {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything, D, D}, true, true, false, kTracing, 0},
     {BPF_FUNC_probe_read_kernel, "probe_read_kernel", R::Integer,
@@ -100,7 +123,7 @@ static_assert(sorted_by_id(), "keep kProtos ordered by helper number");
 
 // Map types that only work with their own helpers.
 constexpr uint64_t kSpecialMaps = bit(BPF_MAP_TYPE_PROG_ARRAY) | bit(BPF_MAP_TYPE_PERF_EVENT_ARRAY) |
-                                  kRingbuf | kQueueStack;
+                                  kRingbuf | kQueueStack | kStackTrace | kDevMaps;
 
 }  // namespace
 

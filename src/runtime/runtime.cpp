@@ -3,6 +3,7 @@
 
 #include "helpers/kernel_helpers.hpp"
 #include "helpers/map_helpers.hpp"
+#include "helpers/redirect_helpers.hpp"
 #include "runtime/map_bridge.hpp"
 #include "runtime/names.hpp"
 #include "runtime/state.hpp"
@@ -41,6 +42,7 @@ namespace runtime {
 State::State() : helpers(std::make_shared<vm::HelperTable>()) {
     helpers::register_map_helpers(*helpers);
     helpers::register_kernel_helpers(*helpers);
+    helpers::register_redirect_helpers(*helpers);
 }
 
 Result<bridge::MapRef> State::map_at(int fd) const {
