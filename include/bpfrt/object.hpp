@@ -13,7 +13,9 @@
 // subprograms each program calls (bpf-to-bpf calls into .text), reads maps
 // from BTF-defined `.maps` and the legacy `maps` section, turns .data,
 // .rodata, .bss and .rodata.str1.1 into single-element array maps, and keeps
-// the BTF line info of every instruction. Until load(), map references in
+// the BTF line info of every instruction and the object's BTF, with which
+// keys, values and globals decode into typed values (decode_key(),
+// decode_value(), to_string()). Until load(), map references in
 // the instructions are BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE with imm
 // = the index into maps(); load() creates the maps and rewrites them to
 // BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE with the handles of the Runtime.
@@ -37,6 +39,8 @@
 #include <type_traits>
 #include <vector>
 
+struct btf;  // libbpf's
+
 namespace bpfrt {
 
 // Where a map comes from.
@@ -58,6 +62,11 @@ struct ObjectMap {
     bool read_only = false;             // .rodata: frozen for programs (BPF_F_RDONLY_PROG)
     std::vector<std::byte> initial;     // global data: the value written before programs load
     std::vector<std::string> notes;     // attributes accepted but ignored (pinning, numa_node)
+    // BTF types of keys and values (as libbpf's bpf_map__btf_key_type_id):
+    // __type(key/value, T), or a legacy map's ____btf_map_NAME; global data
+    // has the section's DATASEC as its value type. 0: none.
+    uint32_t btf_key_type_id = 0;
+    uint32_t btf_value_type_id = 0;
     int fd = -1;                        // the Runtime handle after load()
 };
 
@@ -93,13 +102,48 @@ struct GlobalVariable {
     std::string section;
     uint32_t offset = 0;
     uint32_t size = 0;
+    uint32_t btf_type_id = 0;  // the variable's type
 };
+
+// A key, a value or a variable decoded with the object's BTF
+// (ObjectFile::decode), for printing: typedefs and qualifiers resolved,
+// bitfields extracted, char arrays holding text turned into strings.
+struct TypedValue {
+    enum class Kind : uint8_t {
+        Integer,  // `integer` (two's complement when is_signed); chars too
+        Bool,     // `integer` is 0 or 1
+        Float,    // `real`
+        Enum,     // `integer` (is_signed as the enum); `text` the enumerator, "" when none matches
+        String,   // `text`: a char array holding printable text up to its NULs
+        Pointer,  // `integer`: the address
+        Bytes,    // `text`: the bytes in hex, when there is no type to read them by
+        Struct,   // `members`, each named (struct, union, or a section's variables)
+        Array,    // `members`: the elements
+    };
+    Kind kind = Kind::Bytes;
+    bool is_signed = false;
+    std::string name;  // inside a Struct: the member's name
+    uint64_t integer = 0;
+    double real = 0;
+    std::string text;
+    std::vector<TypedValue> members;
+
+    int64_t as_signed() const noexcept { return static_cast<int64_t>(integer); }
+};
+
+// C-like text: integers in decimal, enums by name, strings quoted, pointers
+// in hex, `{field=value, ...}`, `[a, b, ...]`, bytes as hex digits.
+std::string to_string(const TypedValue& value);
 
 // Options of ObjectFile::verify().
 struct ObjectVerifyOptions {
     std::optional<uint32_t> prog_type;  // override the type from the section name
     uint32_t log_level = 1;             // 0 none, 1 the failing path, 2 every instruction
     bool privileged = true;             // false: the rules for unprivileged users
+    // BPF_F_STRICT_ALIGNMENT: packet, context and map value accesses aligned
+    // to their size. Off by default, as the kernel on x86-64 (efficient
+    // unaligned access) and BPF_PROG_LOAD without the flag.
+    bool strict_alignment = false;
 };
 
 // The verifier's verdict on one program of an object.
@@ -146,6 +190,22 @@ public:
     ObjectMap* find_map(std::string_view name) noexcept;
     const ObjectMap* find_map(std::string_view name) const noexcept;
     const GlobalVariable* find_global(std::string_view name) const noexcept;
+
+    // The object's BTF, to read with libbpf's btf__* API (<bpf/btf.h>);
+    // nullptr when the object has none.
+    const struct btf* btf() const noexcept;
+    // A BTF type's name as C writes it ("struct flow_key", "__u64",
+    // "char[8]", "void *"); "" for id 0, an unknown id or without BTF.
+    std::string btf_type_name(uint32_t type_id) const;
+    // `bytes` read as BTF type `type_id`. With id 0, without BTF or when the
+    // type's size is not bytes.size(): an unsigned Integer for 1, 2, 4 or 8
+    // bytes, else Bytes.
+    TypedValue decode(uint32_t type_id, std::span<const std::byte> bytes) const;
+    // A key of `map`, and one value (of per-CPU maps: one CPU's slot, the
+    // first value_size bytes). A global-data map's value is a Struct of its
+    // variables by name (Bytes when BTF names none).
+    TypedValue decode_key(const ObjectMap& map, std::span<const std::byte> key) const;
+    TypedValue decode_value(const ObjectMap& map, std::span<const std::byte> value) const;
 
     // Sets a global variable's initial value before load(). EINVAL: unknown
     // name or a size that differs from the variable's; EBUSY after load().

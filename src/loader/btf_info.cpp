@@ -53,8 +53,13 @@ Result<uint32_t> uint_attribute(const struct btf* b, const btf_member& m, std::s
     return btf_array(arr)->nelems;
 }
 
-// __type(name, T) is `typeof(T) *name`: the size of T.
-Result<uint32_t> type_attribute_size(const struct btf* b, const btf_member& m, std::string_view map,
+struct TypeAttribute {
+    uint32_t type_id = 0;
+    uint32_t size = 0;
+};
+
+// __type(name, T) is `typeof(T) *name`: T and its size.
+Result<TypeAttribute> type_attribute(const struct btf* b, const btf_member& m, std::string_view map,
                                      std::string_view field) {
     auto ptr = skip_mods(b, m.type);
     if (!ptr) return std::unexpected(ptr.error());
@@ -63,7 +68,7 @@ Result<uint32_t> type_attribute_size(const struct btf* b, const btf_member& m, s
     const long long size = btf__resolve_size(b, (*ptr)->type);
     if (size < 0 || size > UINT32_MAX)
         return fail(EINVAL, fmt::format("map '{}': cannot tell the size of the {} type", map, field));
-    return static_cast<uint32_t>(size);
+    return TypeAttribute{(*ptr)->type, static_cast<uint32_t>(size)};
 }
 
 Result<void> set_size(uint32_t& slot, uint32_t value, std::string_view map, std::string_view field) {
@@ -93,8 +98,10 @@ Result<void> read_map_attribute(const struct btf* b, const btf_member& m, BtfMap
         if (!(v = number())) return std::unexpected(v.error());
         return set_size(field == "key_size" ? def.key_size : def.value_size, *v, def.name, field);
     } else if (field == "key" || field == "value") {
-        if (!(v = type_attribute_size(b, m, def.name, field))) return std::unexpected(v.error());
-        return set_size(field == "key" ? def.key_size : def.value_size, *v, def.name, field);
+        auto t = type_attribute(b, m, def.name, field);
+        if (!t) return std::unexpected(t.error());
+        (field == "key" ? def.key_type_id : def.value_type_id) = t->type_id;
+        return set_size(field == "key" ? def.key_size : def.value_size, t->size, def.name, field);
     } else if (field == "pinning" || field == "numa_node" || field == "map_extra") {
         if (!(v = number())) return std::unexpected(v.error());
         if (*v != 0)
@@ -212,8 +219,31 @@ Result<std::vector<DatasecVariable>> datasec_variables(const Btf& btf, std::stri
         if (!var || !btf_is_var(var)) continue;  // functions (ksyms) in a DATASEC: not variables
         auto name = type_name(b, var, fmt::format("a variable of {}", section));
         if (!name) return std::unexpected(name.error());
-        out.push_back({std::move(*name), vars[i].offset, vars[i].size});
+        out.push_back({std::move(*name), vars[i].offset, vars[i].size, var->type});
     }
+    return out;
+}
+
+uint32_t datasec_type_id(const Btf& btf, std::string_view section) {
+    return find_datasec(btf.raw(), section).value_or(0);
+}
+
+KeyValueTypes legacy_map_types(const Btf& btf, std::string_view map, uint32_t key_size, uint32_t value_size) {
+    const struct btf* b = btf.raw();
+    const std::string name = fmt::format("____btf_map_{}", map);
+    const int id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_STRUCT);
+    if (id <= 0) return {};
+    const btf_type* st = btf__type_by_id(b, static_cast<uint32_t>(id));
+    KeyValueTypes out;
+    const btf_member* members = btf_members(st);
+    for (uint16_t i = 0; i < btf_vlen(st); ++i) {
+        const char* field = btf__name_by_offset(b, members[i].name_off);
+        if (!field) continue;
+        if (std::strcmp(field, "key") == 0) out.key = members[i].type;
+        if (std::strcmp(field, "value") == 0) out.value = members[i].type;
+    }
+    const auto has_size = [&](uint32_t type, uint32_t size) { return type != 0 && btf__resolve_size(b, type) == size; };
+    if (!has_size(out.key, key_size) || !has_size(out.value, value_size)) return {};
     return out;
 }
 

@@ -1,5 +1,6 @@
-// What the loader reads from BTF: map definitions of `.maps`, the variables
-// of global-data sections (DATASEC), and line info from .BTF.ext.
+// What the loader reads from BTF: map definitions of `.maps` (with the type
+// ids of their keys and values), the variables of global-data sections
+// (DATASEC), the key/value types of legacy maps, and line info from .BTF.ext.
 //
 // BTF itself is parsed by libbpf (btf__new validates the header, string and
 // type sections); every type id and string offset we follow is checked, and
@@ -45,6 +46,8 @@ struct BtfMapDefinition {
     uint32_t value_size = 0;
     uint32_t max_entries = 0;
     uint32_t map_flags = 0;
+    uint32_t key_type_id = 0;    // __type(key, T): T's id (0 with __uint(key_size, N))
+    uint32_t value_type_id = 0;  // __type(value, T)
     std::vector<std::string> notes;  // attributes accepted and ignored
 };
 
@@ -57,11 +60,24 @@ struct DatasecVariable {
     std::string name;
     uint32_t offset = 0;
     uint32_t size = 0;
+    uint32_t type_id = 0;  // the variable's type
 };
 
 // The variables BTF records for a data section (empty when none); offsets
 // as for btf_map_definitions.
 Result<std::vector<DatasecVariable>> datasec_variables(const Btf& btf, std::string_view section);
+
+// The DATASEC type of a section (0 when BTF has none).
+uint32_t datasec_type_id(const Btf& btf, std::string_view section);
+
+// The key and value types of a legacy map from the `struct ____btf_map_NAME
+// { K key; V value; }` that BPF_ANNOTATE_KV_PAIR declares; zeros when there
+// is none, or when its sizes are not the map's (then the types would lie).
+struct KeyValueTypes {
+    uint32_t key = 0;
+    uint32_t value = 0;
+};
+KeyValueTypes legacy_map_types(const Btf& btf, std::string_view map, uint32_t key_size, uint32_t value_size);
 
 struct LineInfoRecord {
     uint32_t insn_off = 0;  // bytes from the start of the section

@@ -52,7 +52,7 @@ bpf_insn insn_at(std::span<const std::byte> data, size_t slot) {
 
 class Parser {
 public:
-    Parser(const ElfFile& elf, ObjectFile::State& out) : elf_(elf), out_(out) {}
+    Parser(const ElfFile& elf, ObjectFile::State& out) : elf_(elf), out_(out), btf_(out.btf) {}
 
     Result<void> run() {
         if (auto r = read_license_and_version(); !r) return r;
@@ -70,7 +70,7 @@ public:
 private:
     const ElfFile& elf_;
     ObjectFile::State& out_;
-    std::optional<Btf> btf_;
+    std::optional<Btf>& btf_;  // kept in the state: decoding keys and values needs it
     std::vector<Function> functions_;
     std::vector<bool> entry_;  // functions_[i] is a program of its own
     // Map definitions by (section, offset), for relocations against map symbols.
@@ -147,6 +147,8 @@ private:
             m.value_size = d.value_size;
             m.max_entries = d.max_entries;
             m.map_flags = d.map_flags;
+            m.btf_key_type_id = d.key_type_id;
+            m.btf_value_type_id = d.value_type_id;
             m.notes = std::move(d.notes);
             map_slots_.emplace_back(s->index, d.offset, static_cast<uint32_t>(out_.maps.size()));
             out_.maps.push_back(std::move(m));
@@ -190,6 +192,11 @@ private:
             const auto extra = s->data.subspan(sym->value + sizeof f, def_size - sizeof f);
             if (std::any_of(extra.begin(), extra.end(), [](std::byte b) { return b != std::byte{0}; }))
                 m.notes.push_back("fields after map_flags (inner_map_idx, numa_node...) ignored");
+            if (btf_) {
+                const auto types = legacy_map_types(*btf_, m.name, m.key_size, m.value_size);
+                m.btf_key_type_id = types.key;
+                m.btf_value_type_id = types.value;
+            }
             map_slots_.emplace_back(s->index, sym->value, static_cast<uint32_t>(out_.maps.size()));
             out_.maps.push_back(std::move(m));
         }
@@ -213,6 +220,7 @@ private:
             m.map_flags = m.read_only ? BPF_F_RDONLY_PROG : 0;
             m.initial.assign(s.size, std::byte{0});
             if (s.type != SHT_NOBITS) std::copy(s.data.begin(), s.data.end(), m.initial.begin());
+            if (btf_) m.btf_value_type_id = datasec_type_id(*btf_, s.name);
             data_map_of_section_[s.index] = static_cast<uint32_t>(out_.maps.size());
             out_.maps.push_back(std::move(m));
             if (!btf_) continue;
@@ -221,7 +229,7 @@ private:
             for (auto& v : *vars) {
                 if (auto r = check_variable_name(v.name, s.name); !r) return r;
                 if (auto r = place_variable(v.name, s, v.offset, v.size); !r) return r;
-                out_.globals.push_back({std::move(v.name), s.name, v.offset, v.size});
+                out_.globals.push_back({std::move(v.name), s.name, v.offset, v.size, v.type_id});
             }
         }
         return {};

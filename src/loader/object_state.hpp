@@ -1,6 +1,8 @@
 // The state behind bpfrt::ObjectFile (shared by the parser and the loader).
 #pragma once
 
+#include "loader/btf_info.hpp"
+
 #include <bpfrt/object.hpp>
 
 #include <optional>
@@ -16,6 +18,7 @@ struct ObjectFile::State {
     std::vector<ObjectProgram> programs;
     std::vector<ObjectMap> maps;
     std::vector<GlobalVariable> globals;
+    std::optional<loader::Btf> btf;  // the .BTF section, when there is one
     // Handles opened by create_maps() / load(); closed with the ObjectFile.
     std::vector<MapHandle> map_handles;
     std::vector<ProgramHandle> program_handles;
