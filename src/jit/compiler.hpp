@@ -2,6 +2,7 @@
 #pragma once
 
 #include "isa/opcodes.hpp"
+#include "isa/structure.hpp"
 
 #include <bpfrt/error.hpp>
 #include <bpfrt/jit.hpp>
@@ -20,14 +21,9 @@ struct CompiledCode {
     uint32_t stubs_start = 0;             // out-of-line code after the body
 };
 
-// A program checked by prepare(): one decoded instruction per starting slot.
-struct PreparedProgram {
-    std::vector<isa::Instruction> at;  // indexed by slot; meaningful where starts[pc]
-    std::vector<bool> starts;
-};
-
-// The structural checks the interpreter also makes (EINVAL on failure).
-Result<PreparedProgram> prepare(std::span<const bpf_insn> insns);
+// A program that passed the structural checks both engines make
+// (isa::decode_program, src/isa/structure.hpp).
+using PreparedProgram = isa::DecodedProgram;
 
 // Generates the code. Helpers are looked up now; a call to a missing one
 // becomes a run-time error, as in the interpreter.

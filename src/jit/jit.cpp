@@ -131,7 +131,7 @@ bool jit_supported() noexcept {
 Result<std::unique_ptr<vm::Program>> make_jit(std::span<const bpf_insn> insns, const vm::HelperTable* helpers,
                                               const JitOptions& options) {
     if (!jit_supported()) return fail(ENOTSUP, "the JIT supports only x86-64 hosts");
-    auto prog = prepare(insns);
+    auto prog = isa::decode_program(insns);
     if (!prog) return std::unexpected(prog.error());
     auto compiled = compile(*prog, helpers, options);
     if (!compiled) return std::unexpected(compiled.error());

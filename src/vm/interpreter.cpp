@@ -24,6 +24,7 @@
 #include <bpfrt/vm.hpp>
 
 #include "isa/opcodes.hpp"
+#include "isa/structure.hpp"
 #include <bpfrt/asm.hpp>
 
 #include <fmt/format.h>
@@ -566,64 +567,23 @@ L_FAULT: __attribute__((unused));  // reached only in checked mode
 #undef CHECK_ACCESS
 }
 
-// ---- Preparation ----
-
-std::unexpected<Error> refuse(std::span<const bpf_insn> insns, size_t pc, std::string_view why) {
-    return fail(EINVAL, fmt::format("pc {}: `{}`: {}", pc, isa::format_instruction(insns, pc), why));
-}
-
-// Registers the operation assigns besides dst (for the r10 check).
-bool writes_reg(const isa::Instruction& insn, uint8_t r) {
-    if (isa::writes_dst(insn.op) && insn.dst == r) return true;
-    const isa::OpInfo& row = insn.info();
-    if (row.form == isa::Form::Atomic) {
-        const bool fetches = (row.disc_value & BPF_FETCH) != 0;
-        if (fetches && insn.op != Op::ATOMIC_CMPXCHG64 && insn.op != Op::ATOMIC_CMPXCHG32 && insn.src == r)
-            return true;
-        if ((insn.op == Op::ATOMIC_CMPXCHG64 || insn.op == Op::ATOMIC_CMPXCHG32) && r == 0) return true;
-    }
-    if ((row.form == isa::Form::LoadAbs || row.form == isa::Form::LoadInd) && r == 0) return true;
-    return false;
-}
-
-bool can_fall_through(Op op) { return op != Op::EXIT && op != Op::JA && op != Op::JA32; }
-
 }  // namespace
 
 Result<std::unique_ptr<Program>> make_interpreter(std::span<const bpf_insn> insns, const HelperTable* helpers,
                                                   Mode mode) {
-    if (insns.empty()) return fail(EINVAL, "empty program");
-    if (insns.size() > INT32_MAX / 2) return fail(E2BIG, "program too large");
+    // The structural checks both engines share (src/isa/structure.hpp).
+    auto decoded = isa::decode_program(insns);
+    if (!decoded) return std::unexpected(decoded.error());
     const size_t n = insns.size();
-
-    // Decode every instruction, remembering which slots start one.
-    std::vector<isa::Instruction> at(n);
-    std::vector<bool> starts(n, false);
-    Op last = Op::EXIT;
-    for (size_t pc = 0; pc < n;) {
-        auto insn = isa::decode(insns, pc);
-        if (!insn) return std::unexpected(insn.error());
-        at[pc] = *insn;
-        starts[pc] = true;
-        last = insn->op;
-        pc += insn->slots();
-    }
-    if (can_fall_through(last)) return fail(EINVAL, "the last instruction falls through past the end of the program");
-
-    for (size_t pc = 0; pc < n; ++pc) {
-        if (!starts[pc]) continue;
-        const isa::Instruction& insn = at[pc];
-        if (writes_reg(insn, BPF_REG_10)) return refuse(insns, pc, "r10 (the frame pointer) is read-only");
-        if (isa::is_jump(insn.op) || insn.op == Op::CALL_LOCAL) {
-            const int64_t target = isa::branch_target(insn, pc);
-            if (target < 0 || target >= static_cast<int64_t>(n))
-                return refuse(insns, pc, fmt::format("jump to {} is outside the program", target));
-            if (!starts[static_cast<size_t>(target)])
-                return refuse(insns, pc, fmt::format("jump to {}, the second slot of an lddw", target));
+    const std::vector<isa::Instruction>& at = decoded->at;
+    const std::vector<bool>& starts = decoded->starts;
+    if (mode == Mode::Checked) {
+        for (size_t pc = 0; pc < n; ++pc) {
+            if (!starts[pc] || at[pc].op != Op::CALL_HELPER) continue;
+            const auto id = static_cast<uint32_t>(at[pc].imm);
+            if (helpers == nullptr || helpers->find(id) == nullptr)
+                return isa::instruction_error(insns, pc, fmt::format("helper {} does not exist", id));
         }
-        if (mode == Mode::Checked && insn.op == Op::CALL_HELPER &&
-            (helpers == nullptr || helpers->find(static_cast<uint32_t>(insn.imm)) == nullptr))
-            return refuse(insns, pc, fmt::format("helper {} does not exist", static_cast<uint32_t>(insn.imm)));
     }
 
     const void* const* labels = nullptr;
