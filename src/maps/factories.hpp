@@ -14,6 +14,7 @@ Result<std::shared_ptr<Map>> create_ringbuf(const MapSpec& spec);      // ringbu
 Result<std::shared_ptr<Map>> create_queue_stack(const MapSpec& spec);  // QUEUE, STACK             (queue_stack.cpp)
 Result<std::shared_ptr<Map>> create_lpm_trie(const MapSpec& spec);     // lpm_trie.cpp
 Result<std::shared_ptr<Map>> create_map_in_map(const MapSpec& spec);   // *_OF_MAPS                (map_in_map.cpp)
+Result<std::shared_ptr<Map>> create_perf_event_array(const MapSpec& spec);  // PERF_EVENT_ARRAY (perf_event_array.cpp)
 Result<std::shared_ptr<Map>> create_devmap(const MapSpec& spec);       // DEVMAP, DEVMAP_HASH       (devmap.cpp)
 
 // htab_map_alloc_check, shared with HASH_OF_MAPS.

@@ -127,6 +127,7 @@ Result<std::shared_ptr<Map>> create_map(const MapSpec& spec) {
     case BPF_MAP_TYPE_LPM_TRIE: return detail::create_lpm_trie(spec);
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
     case BPF_MAP_TYPE_HASH_OF_MAPS: return detail::create_map_in_map(spec);
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return detail::create_perf_event_array(spec);
     case BPF_MAP_TYPE_DEVMAP:
     case BPF_MAP_TYPE_DEVMAP_HASH: return detail::create_devmap(spec);
     default: return fail(EINVAL, fmt::format("map type {} is not supported", spec.type));

@@ -9,7 +9,9 @@
 
 namespace bpfrt {
 
-enum class ObjectKind { Map, Program };
+// PerfEvent: a bpf-output perf event (a buffer a host reader consumes,
+// maps/perf_event_array.hpp), the value type of PERF_EVENT_ARRAY maps.
+enum class ObjectKind { Map, Program, PerfEvent };
 
 class Object : public std::enable_shared_from_this<Object> {
 public:
