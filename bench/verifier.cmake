@@ -12,3 +12,11 @@ if(TARGET bpfrt_verifier AND TARGET bpfrt_helpers)
     BPFRT_VTEST_CASE_DIR="${CMAKE_SOURCE_DIR}/tests/verifier/cases")
   target_link_libraries(verifier_bench PRIVATE bpfrt_options bpfrt_verifier bpfrt_isa fmt::fmt)
 endif()
+
+# bpfrt's verifier on every corpus program (tests/corpus): verdict, time
+# against the kernel's recorded BPF_PROG_LOAD time, peak heap (see
+# corpus_verify_bench.cpp and RESULTS.md, "Verifier").
+if(TARGET bpfrt_corpus)
+  add_executable(corpus_verify_bench ${CMAKE_CURRENT_LIST_DIR}/corpus_verify_bench.cpp)
+  target_link_libraries(corpus_verify_bench PRIVATE bpfrt bpfrt_corpus bpfrt_options fmt::fmt)
+endif()
