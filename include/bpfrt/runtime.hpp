@@ -16,6 +16,7 @@
 #include <bpfrt/error.hpp>
 #include <bpfrt/insn.h>
 #include <bpfrt/jit.hpp>
+#include <bpfrt/perf_buffer.hpp>  // PerfBuffer: reads PERF_EVENT_ARRAY maps
 #include <bpfrt/vm.hpp>
 
 #include <array>

@@ -2,6 +2,7 @@
 
 #include "helpers/prototypes.hpp"
 #include "maps/map.hpp"
+#include "maps/perf_event_array.hpp"
 #include "maps/ringbuf.hpp"
 #include "runtime/contexts.hpp"
 #include "runtime/program.hpp"
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <random>
+#include <span>
 #include <string>
 
 namespace bpfrt::helpers {
@@ -140,13 +142,18 @@ uint64_t probe_read_str(uint64_t dst, uint64_t size, uint64_t src, uint64_t, uin
     return size;
 }
 
-// ---- trace_printk ----
+// ---- trace_printk, trace_vprintk ----
 
-// A %s argument: the string if the program was given its memory, else "".
+constexpr size_t kPrintkArgs = 3;        // MAX_TRACE_PRINTK_VARARGS
+constexpr size_t kVprintkMaxArgs = 12;   // MAX_BPRINTF_VARARGS
+constexpr size_t kMaxMessage = 1024;     // MAX_BPRINTF_BUF: longer messages are cut (with their NUL)
+constexpr size_t kMaxStringArg = 512;    // MAX_BPRINTF_BIN_ARGS: a %s argument is at most that long
+
+// A %s argument: the string if the program may read it (its stack, memory it
+// was given), else "" (as the kernel prints a string it cannot copy).
 std::string string_arg(const vm::ExecContext& ctx, uint64_t ptr) {
     std::string s;
-    constexpr size_t kMaxString = 256;
-    for (uintptr_t p = static_cast<uintptr_t>(ptr); s.size() < kMaxString; ++p) {
+    for (uintptr_t p = static_cast<uintptr_t>(ptr); s.size() < kMaxStringArg; ++p) {
         if (!readable(ctx, p, 1)) return {};
         char c;
         std::memcpy(&c, as_pointer(p), 1);
@@ -156,80 +163,164 @@ std::string string_arg(const vm::ExecContext& ctx, uint64_t ptr) {
     return s;
 }
 
-// Formats like the kernel's bpf_trace_printk: %d %i %u %x %X %o %c %s %p
-// and %%, with flags, width, precision and the l/ll/h/hh/z modifiers; at
-// most three arguments. nullopt for a format the kernel refuses.
-std::optional<std::string> format_printk(const vm::ExecContext& ctx, std::string_view fmt, const uint64_t (&args)[3]) {
+// %pI4 %pi4 %pI6 %pi6: the address at `ptr` (zeros when it cannot be read, as the kernel).
+std::string ip_arg(const vm::ExecContext& ctx, uint64_t ptr, char kind, char family) {
+    uint8_t ip[16] = {};
+    const size_t size = family == '4' ? 4 : 16;
+    if (readable(ctx, static_cast<uintptr_t>(ptr), size)) std::memcpy(ip, as_pointer(ptr), size);
     std::string out;
-    size_t next_arg = 0;
-    for (size_t i = 0; i < fmt.size(); ++i) {
-        if (fmt[i] != '%') {
-            out.push_back(fmt[i]);
-            continue;
+    char part[8];
+    for (size_t i = 0; i < size; ++i) {
+        if (family == '4') {
+            std::snprintf(part, sizeof part, kind == 'I' ? "%s%u" : "%s%03u", i == 0 ? "" : ".", ip[i]);
+        } else {
+            const bool colon = kind == 'I' && i != 0 && i % 2 == 0;
+            std::snprintf(part, sizeof part, "%s%02x", colon ? ":" : "", ip[i]);
         }
-        if (i + 1 < fmt.size() && fmt[i + 1] == '%') {
-            out.push_back('%');
-            ++i;
-            continue;
-        }
-        size_t j = i + 1;
-        while (j < fmt.size() && std::strchr("-+ 0#", fmt[j]) != nullptr) ++j;
-        while (j < fmt.size() && (std::isdigit(static_cast<unsigned char>(fmt[j])) || fmt[j] == '.')) ++j;
-        int longs = 0;
-        bool half = false;
-        while (j < fmt.size() && (fmt[j] == 'l' || fmt[j] == 'h' || fmt[j] == 'z')) {
-            if (fmt[j] == 'l' || fmt[j] == 'z') ++longs;
-            if (fmt[j] == 'h') half = true;
-            ++j;
-        }
-        if (j >= fmt.size() || longs > 2 || next_arg == 3) return std::nullopt;
-        const char conv = fmt[j];
-        const std::string flags(fmt.substr(i + 1, j - i - 1 - static_cast<size_t>(longs) - (half ? 1 : 0)));
-        const uint64_t arg = args[next_arg++];
-        char buf[128];
-        switch (conv) {
-        case 'd':
-        case 'i': {
-            const int64_t v = longs ? static_cast<int64_t>(arg) : static_cast<int32_t>(arg);
-            std::snprintf(buf, sizeof buf, ("%" + flags + "lld").c_str(), static_cast<long long>(v));
-            break;
-        }
-        case 'u':
-        case 'x':
-        case 'X':
-        case 'o': {
-            const uint64_t v = longs ? arg : static_cast<uint32_t>(arg);
-            std::snprintf(buf, sizeof buf, ("%" + flags + "ll" + conv).c_str(), static_cast<unsigned long long>(v));
-            break;
-        }
-        case 'c': std::snprintf(buf, sizeof buf, "%c", static_cast<char>(arg)); break;
-        case 'p': std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(arg)); break;
-        case 's': {
-            out += string_arg(ctx, arg);
-            i = j;
-            continue;
-        }
-        default: return std::nullopt;
-        }
-        out += buf;
-        i = j;
+        out += part;
     }
     return out;
 }
 
-uint64_t trace_printk(uint64_t fmt, uint64_t fmt_size, uint64_t a1, uint64_t a2, uint64_t a3, vm::ExecContext& ctx) {
+bool format_char_ok(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x80 && (std::isprint(u) || std::isspace(u));
+}
+
+// What may follow %p and %s: the end, a space or punctuation (the kernel's check).
+bool ends_conversion(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return c == '\0' || std::isspace(u) || std::ispunct(u);
+}
+
+// `text` in a field of the conversion's flags and width (`spec`, e.g. "-8").
+std::string padded(const std::string& spec, const std::string& text) {
+    const int len = std::snprintf(nullptr, 0, ("%" + spec + "s").c_str(), text.c_str());
+    std::string out(static_cast<size_t>(std::max(len, 0)) + 1, '\0');
+    std::snprintf(out.data(), out.size(), ("%" + spec + "s").c_str(), text.c_str());
+    out.pop_back();
+    return out;
+}
+
+// Formats like the kernel's bpf_bprintf_prepare + bstr_printf, with its
+// checks: printable ASCII only; %% ; flags "0+- " and a width; then %d %i %u
+// %x %X with l or ll, %c, %s, %p (plain: 0x<hex>; %px: 16 hex digits; %pK
+// %ps %pS %pB: 0x<hex>, no symbols), %pks/%pus (strings) and %pI4 %pi4 %pI6
+// %pi6 (addresses read from memory). No precision, no h/z/o, no more
+// conversions than `args`. nullopt where the kernel gives -EINVAL.
+std::optional<std::string> format_bprintf(const vm::ExecContext& ctx, std::string_view fmt,
+                                          std::span<const uint64_t> args) {
+    auto at = [&](size_t i) { return i < fmt.size() ? fmt[i] : '\0'; };
+    std::string out;
+    size_t next_arg = 0;
+    for (size_t i = 0; i < fmt.size(); ++i) {
+        if (!format_char_ok(fmt[i])) return std::nullopt;
+        if (fmt[i] != '%') {
+            out.push_back(fmt[i]);
+            continue;
+        }
+        if (at(i + 1) == '%') {
+            out.push_back('%');
+            ++i;
+            continue;
+        }
+        if (next_arg >= args.size()) return std::nullopt;
+        const uint64_t arg = args[next_arg++];
+        const size_t spec_start = ++i;
+        while (std::strchr("0+- ", at(i)) != nullptr && at(i) != '\0') ++i;
+        if (at(i) >= '1' && at(i) <= '9') {
+            while (std::isdigit(static_cast<unsigned char>(at(i)))) ++i;
+        }
+        const std::string spec(fmt.substr(spec_start, i - spec_start));
+        char buf[64];
+        if (at(i) == 'p') {
+            const char kind = at(i + 1);
+            if (ends_conversion(kind)) {
+                std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(arg));
+                out += padded(spec, buf);
+            } else if ((kind == 'k' || kind == 'u') && at(i + 2) == 's') {
+                i += 2;
+                if (!ends_conversion(at(i + 1))) return std::nullopt;
+                out += padded(spec, string_arg(ctx, arg));
+            } else if (kind == 'K' || kind == 'x' || kind == 's' || kind == 'S' || kind == 'B') {
+                ++i;
+                std::snprintf(buf, sizeof buf, kind == 'x' ? "%016llx" : "0x%llx", static_cast<unsigned long long>(arg));
+                out += padded(spec, buf);
+            } else if ((kind == 'i' || kind == 'I') && (at(i + 2) == '4' || at(i + 2) == '6')) {
+                out += padded(spec, ip_arg(ctx, arg, kind, at(i + 2)));
+                i += 2;
+            } else {
+                return std::nullopt;
+            }
+            continue;
+        }
+        if (at(i) == 's') {
+            if (!ends_conversion(at(i + 1))) return std::nullopt;
+            out += padded(spec, string_arg(ctx, arg));
+            continue;
+        }
+        if (at(i) == 'c') {
+            std::snprintf(buf, sizeof buf, ("%" + spec + "c").c_str(), static_cast<unsigned char>(arg));
+            out += buf;
+            continue;
+        }
+        bool wide = false;  // l or ll: 64 bits; otherwise an int
+        if (at(i) == 'l') {
+            wide = true;
+            ++i;
+            if (at(i) == 'l') ++i;
+        }
+        const char conv = at(i);
+        if (conv == 'd' || conv == 'i') {
+            const int64_t v = wide ? static_cast<int64_t>(arg) : static_cast<int32_t>(arg);
+            std::snprintf(buf, sizeof buf, ("%" + spec + "lld").c_str(), static_cast<long long>(v));
+        } else if (conv == 'u' || conv == 'x' || conv == 'X') {
+            const uint64_t v = wide ? arg : static_cast<uint32_t>(arg);
+            std::snprintf(buf, sizeof buf, ("%" + spec + "ll" + conv).c_str(), static_cast<unsigned long long>(v));
+        } else {
+            return std::nullopt;
+        }
+        out += buf;
+    }
+    return out;
+}
+
+// The format at `fmt` (fmt_size bytes, a NUL among them) with `args` to the
+// trace stream. Returns the message's length (as the kernel: the whole
+// formatted text, even where the stream keeps only its first 1023 bytes) or
+// -EINVAL.
+uint64_t print_to_trace(uint64_t fmt, uint64_t fmt_size, std::span<const uint64_t> args, vm::ExecContext& ctx) {
     if (fmt_size == 0 || !memory_ok(fmt, fmt_size, false, ctx)) return error_code(-EINVAL);
     const char* text = static_cast<const char*>(as_pointer(fmt));
-    if (text[fmt_size - 1] != '\0') return error_code(-EINVAL);
-    const uint64_t args[3] = {a1, a2, a3};
-    auto message = format_printk(ctx, std::string_view(text, std::strlen(text)), args);
+    const void* nul = std::memchr(text, '\0', static_cast<size_t>(fmt_size));
+    if (nul == nullptr) return error_code(-EINVAL);
+    auto message = format_bprintf(ctx, std::string_view(text, static_cast<size_t>(static_cast<const char*>(nul) - text)), args);
     if (!message) return error_code(-EINVAL);
-    if (!message->empty() && message->back() == '\n') message->pop_back();
+    const size_t length = message->size();
+    if (message->size() >= kMaxMessage) message->resize(kMaxMessage - 1);
+    if (!message->empty() && message->back() == '\n') message->pop_back();  // one message, one line
     if (auto* state = static_cast<runtime::State*>(ctx.runtime)) {
         const ProgramObject* program = program_of(ctx);
         state->trace(program != nullptr ? std::string_view(program->name) : std::string_view(), *message);
     }
-    return message->size();
+    return length;
+}
+
+// bpf_trace_printk(fmt, fmt_size, a1, a2, a3)
+uint64_t trace_printk(uint64_t fmt, uint64_t fmt_size, uint64_t a1, uint64_t a2, uint64_t a3, vm::ExecContext& ctx) {
+    const uint64_t args[kPrintkArgs] = {a1, a2, a3};
+    return print_to_trace(fmt, fmt_size, args, ctx);
+}
+
+// bpf_trace_vprintk(fmt, fmt_size, data, data_len): the arguments are the
+// data_len / 8 u64 at `data` (at most 12; data_len a multiple of 8, else -EINVAL).
+uint64_t trace_vprintk(uint64_t fmt, uint64_t fmt_size, uint64_t data, uint64_t data_len, uint64_t,
+                       vm::ExecContext& ctx) {
+    if (data_len % 8 != 0 || data_len > kVprintkMaxArgs * 8 || (data_len != 0 && data == 0)) return error_code(-EINVAL);
+    if (!memory_ok(data, data_len, false, ctx)) return error_code(-EFAULT);
+    uint64_t args[kVprintkMaxArgs] = {};
+    if (data_len != 0) std::memcpy(args, as_pointer(data), static_cast<size_t>(data_len));
+    return print_to_trace(fmt, fmt_size, std::span<const uint64_t>(args, static_cast<size_t>(data_len / 8)), ctx);
 }
 
 // ---- tail calls ----
@@ -291,6 +382,54 @@ uint64_t ringbuf_commit(uint64_t sample, uint64_t flags, uint64_t, uint64_t, uin
 uint64_t ringbuf_query(uint64_t map_reg, uint64_t flags, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
     maps::RingBuf* ring = ring_arg(map_reg, ctx);
     return ring == nullptr ? 0 : ring->query(flags);
+}
+
+// ---- perf event output ----
+
+std::span<const std::byte> bytes_at(uint64_t reg, uint64_t size) {
+    return {static_cast<const std::byte*>(as_pointer(reg)), static_cast<size_t>(size)};
+}
+
+// The packet bytes the skb and XDP variants append (flags' BPF_F_CTXLEN_MASK):
+// the first `len` bytes of the packet the program sees. nullopt when the
+// packet is shorter (-EFAULT, as the kernel's skb->len / xdp_size check).
+std::optional<std::span<const std::byte>> packet_prefix(uint64_t ctx_reg, uint64_t len, const vm::ExecContext& ctx) {
+    if (auto* skb = context_arg<runtime::SkbContext>(ctx_reg, ctx, is_skb)) {
+        if (len > skb->packet_len) return std::nullopt;
+        return std::span<const std::byte>(reinterpret_cast<const std::byte*>(skb->packet), static_cast<size_t>(len));
+    }
+    if (auto* xdp = context_arg<runtime::XdpContext>(ctx_reg, ctx, is_xdp)) {
+        if (len > xdp->data_end - xdp->data) return std::nullopt;
+        return bytes_at(xdp->data, len);
+    }
+    return std::nullopt;
+}
+
+// bpf_perf_event_output(ctx, map, flags, data, size): a sample of `size`
+// bytes to the perf event in slot flags & BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU:
+// this thread's CPU slot). Socket filter, tc and XDP programs may append the
+// first (flags & BPF_F_CTXLEN_MASK) >> 32 packet bytes (the kernel's
+// bpf_skb_event_output / bpf_xdp_event_output); other types take no other
+// flag bits (-EINVAL). Then -E2BIG, -ENOENT, -EOPNOTSUPP or -ENOSPC as
+// PerfEventArray::output.
+uint64_t perf_event_output(uint64_t ctx_reg, uint64_t map_reg, uint64_t flags, uint64_t data, uint64_t size,
+                           vm::ExecContext& ctx) {
+    maps::Map* map = map_arg(map_reg, ctx);
+    if (map == nullptr || map->spec().type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) return error_code(-EINVAL);
+    if (!memory_ok(data, size, false, ctx)) return error_code(-EFAULT);
+    const ProgramObject* program = program_of(ctx);
+    const uint32_t type = program != nullptr ? program->type : 0;
+    const bool packet_type = is_skb(type) || is_xdp(type);
+    const uint64_t allowed = uint64_t{BPF_F_INDEX_MASK} | (packet_type ? uint64_t{BPF_F_CTXLEN_MASK} : 0);
+    if (flags & ~allowed) return error_code(-EINVAL);
+    std::span<const std::byte> extra;
+    if (const uint64_t ctx_len = (flags & BPF_F_CTXLEN_MASK) >> 32; ctx_len != 0) {
+        auto prefix = packet_prefix(ctx_reg, ctx_len, ctx);
+        if (!prefix) return error_code(-EFAULT);
+        extra = *prefix;
+    }
+    auto& array = static_cast<maps::PerfEventArray&>(*map);
+    return error_code(array.output(flags & BPF_F_INDEX_MASK, bytes_at(data, size), extra));
 }
 
 // ---- packets ----
@@ -363,6 +502,7 @@ void register_kernel_helpers(vm::HelperTable& table) {
     add(table, BPF_FUNC_get_prandom_u32, get_prandom_u32);
     add(table, BPF_FUNC_get_smp_processor_id, get_smp_processor_id);
     add(table, BPF_FUNC_tail_call, tail_call);
+    add(table, BPF_FUNC_perf_event_output, perf_event_output);
     add(table, BPF_FUNC_skb_load_bytes, skb_load_bytes);
     add(table, BPF_FUNC_xdp_adjust_head, xdp_adjust_head);
     add(table, BPF_FUNC_probe_read_str, probe_read_str);
@@ -378,6 +518,7 @@ void register_kernel_helpers(vm::HelperTable& table) {
     add(table, BPF_FUNC_ringbuf_submit, ringbuf_commit<false>);
     add(table, BPF_FUNC_ringbuf_discard, ringbuf_commit<true>);
     add(table, BPF_FUNC_ringbuf_query, ringbuf_query);
+    add(table, BPF_FUNC_trace_vprintk, trace_vprintk);
 }
 
 }  // namespace bpfrt::helpers

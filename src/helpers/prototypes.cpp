@@ -112,6 +112,8 @@ constexpr HelperProto kProtos[] = {
      false, false, kAll, 0},
     {BPF_FUNC_ringbuf_query, "ringbuf_query", R::Integer, {A::ConstMapPtr, A::Anything, D, D, D}, false,
      false, false, kAll, kRingbuf},
+    {BPF_FUNC_trace_vprintk, "trace_vprintk", R::Integer,
+     {A::PtrToMem, A::ConstSize, A::PtrToMemOrNull, A::ConstSizeOrZero, D}, true, true, false, kAll, 0},
 };
 
 constexpr bool sorted_by_id() {

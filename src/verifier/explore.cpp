@@ -1,6 +1,7 @@
 #include "verifier/explore.hpp"
 
 #include "verifier/checks.hpp"
+#include "verifier/hints.hpp"
 
 #include "helpers/prototypes.hpp"
 
@@ -220,8 +221,10 @@ Check Explorer::run() {
     }
     main.regs[BPF_REG_10] = RegState::pointer(RegType::PtrToStack);
     p.st.frames.push_back(std::move(main));
+    stamp_origins(p.st, Origin::kEntry);
     for (;;) {
         cur_ = &p;
+        stamp_origins(p.st, p.prev_pc);  // the values the path's last instruction made (hints.hpp)
         env_.pc = p.pc;
         if (++stats_.processed > env_.in.max_processed)
             return fail(E2BIG, fmt::format("BPF program is too large. Processed {} insn (the limit is {}; "

@@ -98,7 +98,7 @@ const LineInfo* Log::line_info_for(size_t pc, bool exact) const {
     const LineInfo* best = nullptr;
     for (const LineInfo& li : in_.line_info) {
         if (li.insn_off > pc) break;
-        best = &li;
+        if (li.line != 0) best = &li;  // line 0: code the compiler made up, no source line
     }
     if (best && exact && best->insn_off != pc) return nullptr;
     return best;
@@ -141,5 +141,7 @@ void Log::line(const std::string& text) {
     text_ += text;
     text_ += '\n';
 }
+
+void Log::prepend(const std::string& text) { text_.insert(0, text); }
 
 }  // namespace bpfrt::verifier

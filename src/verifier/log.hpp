@@ -38,6 +38,7 @@ public:
     void insn_with_state(size_t pc, const State& st);  // log_level 2
     void failing_path(const Trace& trace);         // log_level 1: the path to the error
     void line(const std::string& text);
+    void prepend(const std::string& text);       // the rejection summary opens the log
     std::string take() { return std::move(text_); }
 
 private:

@@ -34,8 +34,21 @@ bool is_packet(RegType t);       // pkt or pkt_meta
 bool maybe_null(RegType t);      // *_or_null
 RegType without_null(RegType t); // the type after a successful NULL check
 
+// Where a register's value was made: the instruction that last defined it.
+// Copies (register moves, spills and fills) keep it, so a rejection can say
+// "R0 came from insn 6: call bpf_map_lookup_elem". Diagnostics only: any two
+// origins compare equal, so states that differ only in where their values
+// came from stay the same state for pruning and loop detection.
+struct Origin {
+    static constexpr uint32_t kUnset = UINT32_MAX;      // made by the instruction being checked
+    static constexpr uint32_t kEntry = UINT32_MAX - 1;  // the program's initial state
+    uint32_t insn = kUnset;
+    bool operator==(const Origin&) const { return true; }
+};
+
 struct RegState {
     RegType type = RegType::NotInit;
+    uint8_t frameno = 0;  // fp: which frame's stack
     int32_t off = 0;      // fixed part of a pointer's offset
     Scalar var;           // the value of a scalar; the variable part of a pointer's offset
     uint32_t id = 0;      // or_null: NULL-check group; pkt: range group; scalar: copies of one value
@@ -43,7 +56,7 @@ struct RegState {
     uint32_t range = 0;   // pkt: bytes from the group's origin proven below data_end
     uint32_t map = 0;     // index of the map (map_ptr, map_value)
     uint32_t mem_size = 0;  // mem: bytes
-    uint8_t frameno = 0;  // fp: which frame's stack
+    Origin origin;        // not part of the abstract value (see Origin)
 
     static RegState scalar(const Scalar& s) {
         RegState r;

@@ -2,6 +2,7 @@
 
 #include "verifier/env.hpp"
 #include "verifier/explore.hpp"
+#include "verifier/hints.hpp"
 
 #include "helpers/prototypes.hpp"
 
@@ -159,6 +160,9 @@ VerifyResult verify(const VerifyInput& input) {
         e.message = fmt::format("{}: {}", where(env, env.pc), e.message);
         reject(e);
         if (input.log_level >= 1) {
+            const State* at_error = stats.fail_state ? &*stats.fail_state : nullptr;
+            env.log.prepend(summary_text(env, diagnose(env, explored.error().message, res.error_insn, at_error,
+                                                       stats.fail_trace)));
             if (input.log_level == 1) env.log.failing_path(stats.fail_trace);
             env.log.line(explored.error().message);
             if (stats.fail_state) env.log.line("state: " + env.log.state_str(*stats.fail_state));
@@ -170,7 +174,10 @@ VerifyResult verify(const VerifyInput& input) {
     }
     if (auto r = check_stack_depth(env, res.max_stack_depth); !r) {
         reject(r.error());
-        if (input.log_level >= 1) env.log.line(res.message);
+        if (input.log_level >= 1) {
+            env.log.prepend(summary_text(env, diagnose_stack_depth(env)));
+            env.log.line(res.message);
+        }
     } else {
         res.accepted = true;
         std::sort(env.ctx_accesses.begin(), env.ctx_accesses.end(),
