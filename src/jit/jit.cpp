@@ -25,6 +25,7 @@ public:
     }
 
     Result<uint64_t> run(uint64_t r1, uint64_t r2, vm::ExecContext& ctx) const override {
+        // DirectEntry::run (jit.hpp) does the same inline: keep them in step.
         ctx.exit_requested = false;
         ctx.tail_call_target = nullptr;
         // Runs under ctx.checked = false, as verified-mode interpreter runs.
@@ -33,7 +34,11 @@ public:
         const bool was_checked = ctx.checked;
         const uintptr_t was_stack_top = ctx.stack_top;
         ctx.checked = false;
-        auto result = run_chain(r1, r2, ctx);
+        RunState st;
+        st.ctx = &ctx;
+        st.helpers = helpers_;
+        const uint64_t r0 = entry_(r1, r2, &st);
+        auto result = st.status == RunStatus::Returned ? Result<uint64_t>(r0) : continue_chain(st, r2, ctx);
         ctx.checked = was_checked;
         ctx.stack_top = was_stack_top;
         return result;
@@ -47,29 +52,32 @@ public:
     }
     const CompiledCode& layout() const noexcept { return layout_; }
 
-private:
-    // This program and the JIT-compiled programs it tail-calls, one after another.
-    Result<uint64_t> run_chain(uint64_t r1, uint64_t r2, vm::ExecContext& ctx) const {
+    EntryFn entry() const noexcept { return entry_; }
+    const vm::HelperTable* helpers() const noexcept { return helpers_; }
+
+    // After a run of this program that ended with `st` not Returned: the
+    // error, or the tail-called programs, JIT-compiled ones one after
+    // another in this loop.
+    Result<uint64_t> continue_chain(const RunState& ended, uint64_t r2, vm::ExecContext& ctx) const {
         const JitProgram* cur = this;
+        RunState st = ended;
         for (;;) {
-            RunState st;
-            st.ctx = &ctx;
-            st.helpers = cur->helpers_;
-            const uint64_t r0 = cur->entry_(r1, r2, &st);
-            switch (st.status) {
-                case RunStatus::Returned: return r0;
-                case RunStatus::Error: return std::unexpected(cur->error(st));
-                case RunStatus::TailCall: break;
-            }
+            if (st.status == RunStatus::Error) return std::unexpected(cur->error(st));
             const vm::Program* target = ctx.tail_call_target;
             ctx.tail_call_target = nullptr;
-            r1 = st.ctx_arg;  // the target gets the caller's context (r1 at the call)
+            const uint64_t r1 = st.ctx_arg;  // the target gets the caller's context (r1 at the call)
             const auto* same = dynamic_cast<const JitProgram*>(target);
             if (same == nullptr) return target->run(r1, r2, ctx);
             cur = same;
+            st = RunState{};
+            st.ctx = &ctx;
+            st.helpers = cur->helpers_;
+            const uint64_t r0 = cur->entry_(r1, r2, &st);
+            if (st.status == RunStatus::Returned) return r0;
         }
     }
 
+private:
     [[gnu::cold]] Error error(const RunState& st) const {
         std::string what;
         switch (st.error_kind) {
@@ -90,6 +98,22 @@ private:
 };
 
 }  // namespace
+
+DirectEntry::DirectEntry(const vm::Program& program) noexcept : program_(&program) {
+    const auto* jit = dynamic_cast<const JitProgram*>(&program);
+    if (jit == nullptr) return;  // run() calls program.run()
+    entry_ = jit->entry();
+    state_.helpers = jit->helpers();
+}
+
+Result<uint64_t> DirectEntry::finish(uint64_t r2, vm::ExecContext& ctx, bool was_checked, uintptr_t was_stack_top) {
+    const RunState ended = state_;
+    state_.status = RunStatus::Returned;  // ready for the next run
+    auto result = static_cast<const JitProgram*>(program_)->continue_chain(ended, r2, ctx);
+    ctx.checked = was_checked;
+    ctx.stack_top = was_stack_top;
+    return result;
+}
 
 const ContextOffsets& context_offsets() noexcept {
     static const ContextOffsets offsets = [] {

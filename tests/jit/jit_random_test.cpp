@@ -31,7 +31,9 @@ uint64_t env_count(const char* name, uint64_t fallback) {
     return std::strtoull(v, nullptr, 10);
 }
 
-Outcome run_random(const bpfrt::vm::Program& prog, uint64_t seed) {
+// One run of `prog` on the inputs of `seed`, through Program::run or, with
+// `direct`, through a jit::DirectEntry (which must give the same outcome).
+Outcome run_random(const bpfrt::vm::Program& prog, uint64_t seed, bool direct = false) {
     RandomEnv env;
     env.fill(seed);
     bpfrt::vm::ExecContext ctx;
@@ -39,7 +41,8 @@ Outcome run_random(const bpfrt::vm::Program& prog, uint64_t seed) {
     ctx.packet = env.input;
     ctx.packet_len = sizeof env.input;
     Outcome out;
-    auto r = prog.run(reinterpret_cast<uint64_t>(env.input), sizeof env.input, ctx);
+    const uint64_t r1 = reinterpret_cast<uint64_t>(env.input);
+    auto r = direct ? bpfrt::jit::DirectEntry(prog).run(r1, sizeof env.input, ctx) : prog.run(r1, sizeof env.input, ctx);
     if (r) out.r0 = *r;
     else out.error = r.error().message;
     out.memory.assign(env.input, env.input + sizeof env.input);
@@ -76,7 +79,10 @@ TEST(JitRandom, ProgramsMatchTheInterpreter) {
         ASSERT_TRUE(jit) << "seed " << seed << ": " << jit.error().message;
         const Outcome expected = run_random(**interp, seed);
         const Outcome got = run_random(**jit, seed);
-        if (expected == got) {
+        // The direct entry gives run()'s outcome.
+        const bool direct_agrees = run_random(**jit, seed, true) == got;
+        if (!direct_agrees && ++failures <= 3) ADD_FAILURE() << "seed " << seed << ": the direct entry differs from run()";
+        if (expected == got && direct_agrees) {
             ++agreed;
             if (expected.r0 == 0u) ++early_exits;
             continue;
