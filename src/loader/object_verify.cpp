@@ -36,6 +36,7 @@ Result<ObjectVerdict> ObjectFile::verify(const ObjectProgram& prog, const Object
     in.license = state_->license;
     in.privileged = options.privileged;
     in.log_level = options.log_level;
+    in.strict_alignment = options.strict_alignment;
     const auto& maps = state_->maps;
     in.map_info = [&maps](int32_t handle) -> std::optional<verifier::MapInfo> {
         const int64_t index = int64_t{handle} - kHandleBase;

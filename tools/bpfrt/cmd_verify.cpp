@@ -1,6 +1,7 @@
 // bpfrt verify OBJ: bpfrt's verifier on the programs of an ELF object (or
 // on a raw/assembly program with --type). Exit 0 accepted, 1 rejected, 2
-// usage or load errors.
+// usage or load errors. As a privileged BPF_PROG_LOAD without flags on
+// x86-64: alignment is checked only with --strict-alignment.
 #include "commands.hpp"
 #include "object_cli.hpp"
 #include "program_file.hpp"
@@ -18,6 +19,7 @@ struct VerifyArgs {
     std::string type;
     uint32_t log_level = 1;
     bool unprivileged = false;
+    bool strict_alignment = false;  // BPF_F_STRICT_ALIGNMENT; off as the kernel on x86-64
     bool json = false;
 };
 
@@ -39,6 +41,7 @@ Result<std::vector<Verdict>> verify_object(const VerifyArgs& args, std::optional
         opt.prog_type = type;
         opt.log_level = args.log_level;
         opt.privileged = !args.unprivileged;
+        opt.strict_alignment = args.strict_alignment;
         auto r = obj->verify(*p, opt);
         if (!r) return std::unexpected(r.error());
         out.push_back({p->name, p->section, type.value_or(p->type), std::move(*r)});
@@ -56,6 +59,7 @@ Result<std::vector<Verdict>> verify_plain(const VerifyArgs& args, std::optional<
     in.prog_type = *type;
     in.license = "GPL";
     in.privileged = !args.unprivileged;
+    in.strict_alignment = args.strict_alignment;
     in.log_level = args.log_level;
     const auto r = verifier::verify(in);
     return std::vector<Verdict>{{args.input, "", *type,
@@ -132,6 +136,9 @@ void add_verify_command(CLI::App& app, int* status) {
     cmd->add_option("--log-level", args->log_level, "Verifier log level: 0 none, 1 failures, 2 every instruction")
         ->check(CLI::Range(0, 2));
     cmd->add_flag("--unprivileged", args->unprivileged, "Apply the rules for unprivileged users");
+    cmd->add_flag("--strict-alignment", args->strict_alignment,
+                  "Require aligned packet, context and map value accesses (BPF_F_STRICT_ALIGNMENT; "
+                  "by default off, as the kernel on x86-64)");
     cmd->add_flag("--json", args->json, "Print JSON: verdict, processed_insns, time_ns, log, programs");
     cmd->callback([=] { *status = run_verify(*args); });
 }
