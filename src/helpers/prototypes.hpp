@@ -31,6 +31,7 @@ enum class ArgType : uint8_t {
     ConstSizeOrZero,      // size of the previous memory argument, >= 0
     ConstAllocSizeOrZero, // known constant: size of memory the helper returns
     PtrToAllocMem,        // memory from an allocating helper (ringbuf_reserve); released
+    PtrToSpinLock,        // the struct bpf_spin_lock of a map value (BTF), at a constant offset
 };
 
 // Return types (the kernel's enum bpf_return_type, the subset we support).

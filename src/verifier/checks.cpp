@@ -225,6 +225,23 @@ Check ctx_access(Env& env, State& st, const RegState& reg, int regno, int insn_o
     return {};
 }
 
+constexpr int64_t kSpinLockSize = 4;  // sizeof(struct bpf_spin_lock)
+
+// The lock inside a map value belongs to bpf_spin_lock/unlock: no load,
+// store or helper may touch its bytes (the kernel's check_map_access).
+// Called once the access is known to be within the value.
+Check check_lock_overlap(const MapInfo& m, const RegState& reg, int64_t off, int size) {
+    if (m.spin_lock_off < 0 || size <= 0) return {};
+    const int64_t lock = m.spin_lock_off;
+    const int64_t lo = reg.var.smin + off;
+    const int64_t hi = static_cast<int64_t>(reg.var.umax) + off + size;
+    if (lo < lock + kSpinLockSize && lock < hi)
+        return deny(fmt::format("bpf_spin_lock cannot be accessed directly by load/store (bytes [{}, {}) of the "
+                                "value hold its lock; only bpf_spin_lock/bpf_spin_unlock may use them)",
+                                lock, lock + kSpinLockSize));
+    return {};
+}
+
 // A map value the program may only write, or only read (BPF_F_RDONLY_PROG,
 // BPF_F_WRONLY_PROG, frozen .rodata): the kernel's check_map_access_type.
 Check check_map_access_type(const MapInfo& m, int64_t off, int size, Access kind) {
@@ -276,6 +293,7 @@ Check check_mem_access(Env& env, State& st, int ptr_regno, int insn_off, int siz
             if (kind == Access::Write)
                 if (auto r = check_leak(env, st, value, "map"); !r) return r;
             if (auto r = check_region(env, reg, ptr_regno, off, size, m.value_size, "map value", "value_size", "value "); !r) return r;
+            if (auto r = check_lock_overlap(m, reg, off, size); !r) return r;
             break;
         }
         case RegType::PtrToMem: {
@@ -348,6 +366,7 @@ struct CallMeta {
     bool mem_null = false;   // the memory argument is NULL (allowed with size 0)
     uint64_t alloc_size = 0;
     uint32_t release_ref = 0;
+    uint32_t pc = 0;         // the call
 };
 
 bool is_mem_type(RegType t) {
@@ -397,7 +416,9 @@ Check helper_mem(Env& env, State& st, int regno, uint64_t size, bool write) {
         case RegType::PtrToMapValue: {
             const MapInfo& m = env.maps[reg.map].info;
             if (auto r = check_map_access_type(m, reg.off, sz, write ? Access::Write : Access::Read); !r) return r;
-            return check_region(env, reg, regno, reg.off, sz, m.value_size, "map value", "value_size", nullptr);
+            if (auto r = check_region(env, reg, regno, reg.off, sz, m.value_size, "map value", "value_size", nullptr); !r)
+                return r;
+            return check_lock_overlap(m, reg, reg.off, sz);
         }
         case RegType::PtrToMem: return check_region(env, reg, regno, reg.off, sz, reg.mem_size, "memory", "mem_size", nullptr);
         case RegType::PtrToPacket:
@@ -406,6 +427,40 @@ Check helper_mem(Env& env, State& st, int regno, uint64_t size, bool write) {
         default:
             return deny(fmt::format("R{} type={} expected=fp, pkt, pkt_meta, map_value, mem", regno, type_name(reg.type)));
     }
+}
+
+// bpf_spin_lock / bpf_spin_unlock (the kernel's process_spin_lock): the
+// argument points at the lock of a map value whose type BTF describes; one
+// lock at a time, released through a pointer to the same element.
+Check process_spin_lock(Env& env, State& st, const RegState& reg, int regno, bool lock, uint32_t pc) {
+    const char* fn = lock ? "bpf_spin_lock" : "bpf_spin_unlock";
+    if (reg.type != RegType::PtrToMapValue)
+        return deny(fmt::format("R{} type={} expected=map_value ({} takes a pointer to the struct bpf_spin_lock "
+                                "of a map value)", regno, type_name(reg.type), fn));
+    if (!reg.var.is_const())
+        return invalid(fmt::format("R{} doesn't have constant offset. bpf_spin_lock has to be at the constant offset",
+                                   regno));
+    const MapInfo& m = env.maps[reg.map].info;
+    if (!m.btf)
+        return invalid("map has to have BTF in order to use bpf_spin_lock (define it with __type(value, ...) in "
+                       "SEC(\".maps\"))");
+    if (m.spin_lock_off < 0)
+        return invalid("map has no valid bpf_spin_lock (its value type has no struct bpf_spin_lock field)");
+    const int64_t off = reg.off + static_cast<int64_t>(reg.var.value());
+    if (off != m.spin_lock_off)
+        return invalid(fmt::format("off {} doesn't point to 'struct bpf_spin_lock' that is at {}", off,
+                                   m.spin_lock_off));
+    if (lock) {
+        if (st.lock) return invalid("Locking two bpf_spin_locks are not allowed");
+        st.lock = HeldLock{reg.map, reg.id, pc};
+        return {};
+    }
+    if (!st.lock) return invalid("bpf_spin_unlock without taking a lock");
+    if (st.lock->map != reg.map || st.lock->id != reg.id)
+        return invalid(fmt::format("bpf_spin_unlock of different lock (the lock taken at insn {} belongs to another "
+                                   "map element)", st.lock->insn));
+    st.lock.reset();
+    return {};
 }
 
 Check check_size_arg(Env& env, State& st, int regno, ArgType arg, CallMeta& meta) {
@@ -481,6 +536,7 @@ Check check_arg(Env& env, State& st, const HelperProto& proto, int regno, ArgTyp
                 return deny(fmt::format("R{} must have zero offset when passed to release func", regno));
             meta.release_ref = reg.ref_obj_id;
             return {};
+        case ArgType::PtrToSpinLock: return process_spin_lock(env, st, reg, regno, proto.id == BPF_FUNC_spin_lock, meta.pc);
     }
     return {};
 }
@@ -531,6 +587,9 @@ void release_reference(Env& env, State& st, uint32_t ref) {
 }  // namespace
 
 Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
+    if (st.lock && helper_id != BPF_FUNC_spin_unlock)
+        return invalid(fmt::format("function calls are not allowed while holding a lock (the bpf_spin_lock of "
+                                   "insn {}; call bpf_spin_unlock first)", st.lock->insn));
     const HelperProto* proto = helpers::find_prototype(static_cast<uint32_t>(helper_id));
     if (!proto)
         for (const HelperProto& host : env.in.host_helpers)
@@ -551,6 +610,7 @@ Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
     if (proto->id == BPF_FUNC_tail_call && !st.refs.empty())
         return invalid("tail_call would lead to reference leak (submit or discard reserved ring buffer memory first)");
     CallMeta meta;
+    meta.pc = static_cast<uint32_t>(pc);
     for (unsigned i = 0; i < helpers::kMaxArgs; ++i)
         if (auto r = check_arg(env, st, *proto, static_cast<int>(i + 1), proto->args[i], meta); !r) return r;
 
@@ -565,7 +625,7 @@ Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
         case RetType::PtrToMapValueOrNull:
             r0 = RegState::pointer(never_null ? RegType::PtrToMapValue : RegType::PtrToMapValueOrNull);
             r0.map = static_cast<uint32_t>(meta.map);
-            if (!never_null) r0.id = env.new_id();
+            if (!never_null || keeps_value_id(env, r0)) r0.id = env.new_id();
             break;
         case RetType::PtrToAllocMemOrNull:
             r0 = RegState::pointer(RegType::PtrToMemOrNull);
@@ -575,6 +635,28 @@ Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc) {
             st.refs.push_back({r0.id, static_cast<uint32_t>(pc)});
             break;
     }
+    return {};
+}
+
+// ---- bpf_spin_lock ----
+
+bool keeps_value_id(const Env& env, const RegState& reg) {
+    return reg.type == RegType::PtrToMapValue && reg.map < env.maps.size() && env.maps[reg.map].info.spin_lock_off >= 0;
+}
+
+Check check_no_lock_held(const State& st, std::string_view what) {
+    if (!st.lock) return {};
+    return invalid(fmt::format("{} cannot be used inside bpf_spin_lock-ed region (the lock taken at insn {} is "
+                               "still held: call bpf_spin_unlock first)", what, st.lock->insn));
+}
+
+Check check_map_prog_compat(const Env& env, const MapInfo& map) {
+    if (map.spin_lock_off < 0) return {};
+    const uint32_t t = env.in.prog_type;
+    if (t == BPF_PROG_TYPE_SOCKET_FILTER) return invalid("socket filter progs cannot use bpf_spin_lock yet");
+    if (t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT || t == BPF_PROG_TYPE_PERF_EVENT ||
+        t == BPF_PROG_TYPE_RAW_TRACEPOINT || t == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE)
+        return invalid("tracing progs cannot use bpf_spin_lock yet");
     return {};
 }
 

@@ -6,6 +6,7 @@
 #include "verifier/env.hpp"
 
 #include <optional>
+#include <string_view>
 
 namespace bpfrt::verifier {
 
@@ -35,5 +36,18 @@ Check check_atomic_access(Env& env, State& st, int ptr_regno, int off, int size,
 // A call to a helper: existence, program type, license, arguments; then
 // clobbers R1-R5 and sets R0 from the prototype's return type.
 Check check_helper_call(Env& env, State& st, int32_t helper_id, size_t pc);
+
+// ---- bpf_spin_lock ----
+
+// Whether a map value pointer keeps its id after a NULL check: the id names
+// the element whose lock bpf_spin_lock/unlock take (maps with a lock only).
+bool keeps_value_id(const Env& env, const RegState& reg);
+// `what` (an exit of the main program, LD_ABS...) may not run while the
+// path holds a bpf_spin_lock.
+Check check_no_lock_held(const State& st, std::string_view what);
+// The kernel's check_map_prog_compatibility: whether a program of this type
+// may use `map` at all (maps holding a bpf_spin_lock: not socket filters nor
+// tracing programs).
+Check check_map_prog_compat(const Env& env, const MapInfo& map);
 
 }  // namespace bpfrt::verifier

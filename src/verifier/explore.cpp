@@ -475,6 +475,7 @@ Check Explorer::do_ld_abs(State& st, const isa::Instruction& in) {
     if (!env_.ctx.ld_abs)
         return invalid(fmt::format("BPF_LD_[ABS|IND] instructions not allowed for this program type ({})", env_.ctx.name));
     if (!st.refs.empty()) return invalid("BPF_LD_[ABS|IND] cannot be mixed with socket references");
+    if (auto r = check_no_lock_held(st, "BPF_LD_[ABS|IND]"); !r) return r;
     if (auto r = check_reg_read(st, BPF_REG_6); !r) return r;
     if (st.reg(BPF_REG_6).type != RegType::PtrToCtx)
         return invalid("at the time of BPF_LD_ABS|IND R6 != pointer to skb (R6 must hold the context)");
@@ -528,10 +529,9 @@ void mark_null_check(Env& env, State& st, uint32_t id, bool is_null) {
             r = RegState::scalar(Scalar::constant(0));
         } else {
             r.type = without_null(r.type);
-            r.id = 0;
+            if (!keeps_value_id(env, r)) r.id = 0;
         }
     });
-    (void)env;
     if (is_null && ref) std::erase_if(st.refs, [&](const Reference& x) { return x.id == ref; });
 }
 
@@ -676,6 +676,7 @@ Check Explorer::do_exit(Path& p, Next& next) {
         p.pc = ret;
         return {};
     }
+    if (auto r = check_no_lock_held(st, "BPF_EXIT instruction in main prog"); !r) return r;
     if (!st.refs.empty())
         return invalid(fmt::format("Unreleased reference id={} alloc_insn={} (submit or discard the ring buffer "
                                    "memory on every path)", st.refs.front().id, st.refs.front().insn));

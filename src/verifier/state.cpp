@@ -50,6 +50,8 @@ bool regsafe(const RegState& old, const RegState& cur, IdMap& ids) {
         case RegType::PtrToMapValueOrNull:
         case RegType::PtrToMemOrNull:
         case RegType::PtrToSockCommonOrNull: return ids.check(old.id, cur.id);
+        case RegType::PtrToMapValue:  // ids name elements whose bpf_spin_lock may be held
+            return old.id == 0 ? cur.id == 0 : cur.id != 0 && ids.check(old.id, cur.id);
         default: return true;
     }
 }
@@ -101,11 +103,15 @@ bool state_subsumes(const State& old, const State& cur, const LiveMasks& live) {
     }
     for (size_t i = 0; i < old.refs.size(); ++i)
         if (!ids.check(old.refs[i].id, cur.refs[i].id)) return false;
+    if (old.lock.has_value() != cur.lock.has_value()) return false;
+    if (old.lock && (old.lock->map != cur.lock->map || (old.lock->id == 0) != (cur.lock->id == 0) ||
+                     (old.lock->id != 0 && !ids.check(old.lock->id, cur.lock->id))))
+        return false;
     return true;
 }
 
 bool state_equal(const State& a, const State& b, const LiveMasks& live) {
-    if (a.frames.size() != b.frames.size() || a.refs != b.refs) return false;
+    if (a.frames.size() != b.frames.size() || a.refs != b.refs || a.lock != b.lock) return false;
     for (size_t f = 0; f < a.frames.size(); ++f) {
         const Frame& fa = a.frames[f];
         const Frame& fb = b.frames[f];

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace bpfrt::verifier {
@@ -28,9 +29,19 @@ struct Reference {
     bool operator==(const Reference&) const = default;
 };
 
+// The bpf_spin_lock a path holds (the kernel's active lock): the map and
+// the id of the value pointer it was taken through.
+struct HeldLock {
+    uint32_t map = 0;
+    uint32_t id = 0;
+    uint32_t insn = 0;  // the bpf_spin_lock call
+    bool operator==(const HeldLock&) const = default;
+};
+
 struct State {
     std::vector<Frame> frames;
     std::vector<Reference> refs;
+    std::optional<HeldLock> lock;
 
     Frame& cur() { return frames.back(); }
     const Frame& cur() const { return frames.back(); }

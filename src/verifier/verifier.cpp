@@ -1,5 +1,6 @@
 #include "verifier/verifier.hpp"
 
+#include "verifier/checks.hpp"
 #include "verifier/env.hpp"
 #include "verifier/explore.hpp"
 #include "verifier/hints.hpp"
@@ -40,6 +41,7 @@ Check resolve_maps(Env& env) {
         if (idx < 0) {
             std::optional<MapInfo> info = env.in.map_info ? env.in.map_info(in.imm) : std::nullopt;
             if (!info) return fail(EBADF, fmt::format("insn {}: fd {} is not pointing to valid bpf_map", pc, in.imm));
+            if (auto r = check_map_prog_compat(env, *info); !r) return r;
             env.maps.push_back({in.imm, *info});
             idx = static_cast<int32_t>(env.maps.size() - 1);
         }

@@ -28,6 +28,8 @@ struct MapInfo {
     uint32_t max_entries = 0;
     uint32_t map_flags = 0;
     bool frozen = false;  // read-only to programs (.rodata)
+    bool btf = false;     // the value's type is known from BTF (needed by bpf_spin_lock)
+    int32_t spin_lock_off = -1;  // offset of the value's struct bpf_spin_lock (BTF), -1: none
 };
 
 // bpfrt's own program type for plain memory (no kernel number is this large):
