@@ -206,24 +206,25 @@ std::optional<uint32_t> last_branch(const Env& env, const Trace& trace) {
     return std::nullopt;
 }
 
-// "the loop is insns 4-18 (file.c lines 20, 21)": the source lines whose
-// instructions lie in [first, last].
-std::string loop_lines(const Env& env, size_t first, size_t last) {
-    std::vector<uint32_t> lines;
-    std::string_view file;
+// "the loop is insns 4-18:" and the source lines whose instructions lie in
+// [first, last] (at most a few).
+std::vector<std::string> loop_lines(const Env& env, size_t first, size_t last) {
+    std::vector<std::string> out{fmt::format("the loop is insns {}-{}{}", first, last, env.in.line_info.empty() ? "" : ":")};
+    std::vector<uint32_t> seen;
+    constexpr size_t kMaxLines = 4;
+    size_t more = 0;
     for (const LineInfo& li : env.in.line_info) {
         if (li.insn_off < first || li.insn_off > last || li.line == 0) continue;
-        if (std::find(lines.begin(), lines.end(), li.line) == lines.end()) lines.push_back(li.line);
-        file = li.file;
+        if (std::find(seen.begin(), seen.end(), li.line) != seen.end()) continue;
+        seen.push_back(li.line);
+        if (seen.size() > kMaxLines) {
+            ++more;
+            continue;
+        }
+        out.push_back(fmt::format("  {}", source_of(env, li.insn_off, true)));
     }
-    std::string out = fmt::format("the loop is insns {}-{}", first, last);
-    if (lines.empty()) return out;
-    std::sort(lines.begin(), lines.end());
-    if (const size_t slash = file.rfind('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
-    std::string list;
-    for (size_t i = 0; i < lines.size() && i < 8; ++i) list += fmt::format("{}{}", i ? ", " : "", lines[i]);
-    if (lines.size() > 8) list += fmt::format(", ... {}", lines.back());
-    return out + fmt::format(" ({} line{} {})", file, lines.size() > 1 ? "s" : "", list);
+    if (more) out.push_back(fmt::format("  ... and {} more source line{}", more, more > 1 ? "s" : ""));
+    return out;
 }
 
 // ---- the rules: each recognises one kind of rejection ----
@@ -302,10 +303,11 @@ bool helper_stack_size(const Facts& f, Diagnosis& d) {
     const int64_t off = number_after(f.msg, "off=").value_or(0);
     const int64_t size = number_after(f.msg, "size=").value_or(0);
     const bool reads = has(f.msg, "read from");
-    d.plain = fmt::format("bpf_{} {} {} bytes through R{} (fp{}), but only {} bytes of stack lie above that address",
-                          proto->name, reads ? "reads" : "writes", size, regno, off, off < 0 ? -off : 0);
     const RegState* map = f.reg(BPF_REG_1);
     const bool map_arg = map && map->type == RegType::ConstPtrToMap && map->map < f.env.maps.size();
+    const char* what = !map_arg ? "" : regno == BPF_REG_2 ? " (the map's key size)" : regno == BPF_REG_3 ? " (the map's value size)" : "";
+    d.plain = fmt::format("bpf_{} {} {} bytes{} through R{} (fp{}), but only {} bytes of stack lie above that address",
+                          proto->name, reads ? "reads" : "writes", size, what, regno, off, off < 0 ? -off : 0);
     if (map_arg && regno == BPF_REG_2) {
         d.hint = fmt::format("pass a pointer to a whole key: a variable of the map's key type ({} bytes)",
                              f.env.maps[map->map].info.key_size);
@@ -426,8 +428,9 @@ bool unbounded_loop(const Facts& f, Diagnosis& d) {
                               "number of iterations", f.pc);
         if (auto from = number_after(f.msg, "from insn "); from && valid_insn(f.env, *from)) {
             d.notes.push_back(fmt::format("the loop's back edge is {}", insn_ref(f.env, static_cast<size_t>(*from))));
-            d.notes.push_back(loop_lines(f.env, static_cast<size_t>(std::min(f.pc, *from)),
-                                         static_cast<size_t>(std::max(f.pc, *from))));
+            for (std::string& l : loop_lines(f.env, static_cast<size_t>(std::min(f.pc, *from)),
+                                             static_cast<size_t>(std::max(f.pc, *from))))
+                d.notes.push_back(std::move(l));
         }
     } else if (has(f.msg, "BPF program is too large")) {
         d.plain = fmt::format("verification did not finish within {} processed instructions (every path, loops "
@@ -503,8 +506,8 @@ Diagnosis diagnose(const Env& env, const std::string& message, int64_t insn, con
                   state, trace};
     using Rule = bool (*)(const Facts&, Diagnosis&);
     // Order matters where messages share words: NULL before the generic
-    // "invalid mem access", the helper's stack size before uninitialised stack.
-    static constexpr Rule kRules[] = {null_pointer,     packet_range,     helper_stack_size, uninit_stack,
+    // "invalid mem access", uninitialised stack before the helper's stack size.
+    static constexpr Rule kRules[] = {null_pointer,     packet_range,     uninit_stack,      helper_stack_size,
                                       unbounded_offset, region_out_of_bounds, context_access, not_a_pointer,
                                       leaked_reference, unbounded_loop,   uninit_register,   return_value,
                                       helper_argument,  license};
