@@ -217,7 +217,7 @@ TEST(BtfDecode, GlobalDataByVariableName) {
         return m ? to_string(obj.decode_value(*m, m->initial)) : std::string();
     };
     EXPECT_EQ(initial(".rodata"), "{config={min_len=64, tag=\"typed\", focus=CLASS_UDP}}");
-    EXPECT_EQ(initial(".data"), "{last_label=\"none\", bias=-5}");
+    EXPECT_EQ(initial(".data"), "{last_label=\"none\", bias=-5, ratio=0.25, magic=18364758544493064720}");
     EXPECT_EQ(initial(".bss"), "{packets_seen=0, ipv4={packets=0, bytes=0}}");
 
     // The example: configuration and counters by name.

@@ -2,11 +2,14 @@
 // packet of a capture file or a live interface, then print a summary (packets,
 // verdicts, rate) and every map of the object.
 //
-// Map tables: keys and values of 4 or 8 bytes are shown as integers, others
-// in hex (the loader does not expose BTF types of keys and values yet); an
-// ARRAY / PERCPU_ARRAY with 4-byte keys and 256 entries in a packet program is
-// read as indexed by IP protocol ("proto 6 (tcp): N"); per-CPU values are
-// summed over the CPU slots; zero entries of arrays are not listed.
+// Map tables (btf_format.hpp): keys and values decoded with the object's BTF
+// (integers, enums by name, strings, structs, arrays...; without types,
+// integers of 1, 2, 4 or 8 bytes and hex otherwise), global variables by
+// name; an ARRAY / PERCPU_ARRAY with 4-byte keys and 256 entries in a packet
+// program is read as indexed by IP protocol ("proto 6 (tcp): N"); per-CPU
+// maps show each CPU's value (and the sum of integers); zero entries of
+// arrays are not listed. --json prints the whole summary as one JSON object.
+#include "btf_format.hpp"
 #include "commands.hpp"
 #include "engine_option.hpp"
 
@@ -65,139 +68,6 @@ std::optional<uint32_t> pkt_type_by_name(const std::string& name) {
     auto it = kTypes.find(name);
     if (it == kTypes.end()) return std::nullopt;
     return it->second;
-}
-
-const char* protocol_name(uint32_t proto) {
-    switch (proto) {
-    case 1: return "icmp";
-    case 2: return "igmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 41: return "ipv6";
-    case 47: return "gre";
-    case 50: return "esp";
-    case 58: return "icmpv6";
-    case 132: return "sctp";
-    default: return nullptr;
-    }
-}
-
-bool is_array(uint32_t type) { return type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY; }
-bool is_percpu(uint32_t type) {
-    return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-}
-
-std::string hex(const std::byte* p, size_t n) {
-    std::string s;
-    for (size_t i = 0; i < n; ++i) s += fmt::format("{:02x}", std::to_integer<unsigned>(p[i]));
-    return s;
-}
-
-// An integer of 1, 2, 4 or 8 bytes (host order), or nullopt.
-std::optional<uint64_t> as_integer(const std::byte* p, size_t n) {
-    uint64_t v = 0;
-    if (n != 1 && n != 2 && n != 4 && n != 8) return std::nullopt;
-    std::memcpy(&v, p, n);
-    return v;
-}
-
-struct MapEntry {
-    std::string key;
-    std::string value;
-    std::optional<uint64_t> key_int;
-    std::optional<uint64_t> value_int;
-    const char* proto = nullptr;
-};
-
-struct MapTable {
-    const ObjectMap* map = nullptr;
-    bool by_protocol = false;
-    uint64_t hidden_zero = 0;
-    std::vector<MapEntry> entries;
-};
-
-// Sums the 8-byte-rounded slots of a per-CPU value of `value_size` bytes.
-std::vector<std::byte> sum_slots(const std::vector<std::byte>& all, uint32_t value_size) {
-    const size_t stride = (value_size + 7) / 8 * 8;
-    std::vector<std::byte> sum(value_size);
-    if (value_size != 8 && value_size != 4) {
-        std::copy_n(all.begin(), value_size, sum.begin());  // not numbers: show the first slot
-        return sum;
-    }
-    uint64_t total = 0;
-    for (size_t off = 0; off + value_size <= all.size(); off += stride) total += *as_integer(&all[off], value_size);
-    std::memcpy(sum.data(), &total, value_size);
-    return sum;
-}
-
-Result<MapTable> read_map(Runtime& rt, const ObjectMap& map, bool packet_program) {
-    MapTable table;
-    table.map = &map;
-    table.by_protocol = packet_program && is_array(map.type) && map.key_size == 4 && map.max_entries == 256;
-    auto info = rt.map_info(map.fd);
-    if (!info) return std::unexpected(info.error());
-    std::vector<std::byte> key(map.key_size), next(map.key_size), value(info->host_value_size);
-    bool first = true;
-    while (true) {
-        MapGetNextKey in{.map_fd = map.fd};
-        if (!first) in.key = std::span<const std::byte>(key);
-        auto r = rt.map_get_next_key(in, next);
-        if (!r) break;  // ENOENT: the end
-        first = false;
-        key = next;
-        if (!rt.map_lookup_elem({.map_fd = map.fd, .key = key}, value)) continue;
-        std::vector<std::byte> shown = is_percpu(map.type) ? sum_slots(value, map.value_size) : value;
-        MapEntry e;
-        e.key_int = as_integer(key.data(), key.size());
-        e.value_int = as_integer(shown.data(), shown.size());
-        if (is_array(map.type) && std::all_of(shown.begin(), shown.end(), [](std::byte b) { return b == std::byte{0}; })) {
-            ++table.hidden_zero;
-            continue;
-        }
-        e.key = e.key_int ? std::to_string(*e.key_int) : hex(key.data(), key.size());
-        e.value = e.value_int ? std::to_string(*e.value_int) : hex(shown.data(), shown.size());
-        if (table.by_protocol && e.key_int) e.proto = protocol_name(static_cast<uint32_t>(*e.key_int));
-        table.entries.push_back(std::move(e));
-        if (table.entries.size() >= 10000) break;  // enough for a terminal
-    }
-    return table;
-}
-
-void print_table(const MapTable& t) {
-    const ObjectMap& m = *t.map;
-    fmt::print("map {} ({}, {} entries, key {} B, value {} B{}):\n", m.name, map_type_name(m.type), m.max_entries,
-               m.key_size, m.value_size, is_percpu(m.type) ? ", summed over CPUs" : "");
-    if (t.entries.empty()) fmt::print("  (empty)\n");
-    // Protocol-indexed counters: named protocols one per line, the rest summed
-    // (non-IP frames give arbitrary "protocols" to a filter reading byte 23).
-    uint64_t other_sum = 0, other_count = 0;
-    for (const MapEntry& e : t.entries) {
-        if (t.by_protocol && e.proto == nullptr && e.value_int) {
-            other_sum += *e.value_int;
-            ++other_count;
-        } else if (t.by_protocol) {
-            fmt::print("  proto {} ({}): {}\n", e.key, e.proto ? e.proto : "?", e.value);
-        } else {
-            fmt::print("  {}: {}\n", e.key, e.value);
-        }
-    }
-    if (other_count != 0)
-        fmt::print("  other protocol numbers ({} of them, --json lists each): {}\n", other_count, other_sum);
-    if (t.hidden_zero != 0) fmt::print("  ({} zero entries not shown)\n", t.hidden_zero);
-}
-
-nlohmann::json table_json(const MapTable& t) {
-    nlohmann::json entries = nlohmann::json::array();
-    for (const MapEntry& e : t.entries) {
-        nlohmann::json j;
-        if (e.key_int) j["key"] = *e.key_int; else j["key"] = e.key;
-        if (e.value_int) j["value"] = *e.value_int; else j["value"] = e.value;
-        if (e.proto) j["protocol"] = e.proto;
-        entries.push_back(std::move(j));
-    }
-    return {{"name", t.map->name},          {"type", map_type_name(t.map->type)}, {"key_size", t.map->key_size},
-            {"value_size", t.map->value_size}, {"max_entries", t.map->max_entries}, {"entries", entries},
-            {"zero_entries_not_shown", t.hidden_zero}};
 }
 
 // The program to run: --program, else the only packet program of the object.
@@ -336,18 +206,12 @@ int run(const RunArgs& args) {
     if (sink)
         if (auto closed = sink->close(); !closed) return fail_with(closed.error(), kExitFailed);
 
-    std::vector<MapTable> tables;
-    for (const ObjectMap& m : obj->maps()) {
-        if (m.origin == MapOrigin::GlobalData || m.type == BPF_MAP_TYPE_RINGBUF || m.type == BPF_MAP_TYPE_PROG_ARRAY)
-            continue;
-        auto t = read_map(rt, m, true);
-        if (t) tables.push_back(std::move(*t));
-    }
+    const std::vector<MapDump> maps = dump_maps(rt, *obj, {.packet_program = true});
 
     const double rate = totals.seconds > 0 ? static_cast<double>(totals.packets) / totals.seconds : 0;
     const std::string engine = engine_name(parse_engine(args.engine));  // packet programs are verified
     if (args.json) {
-        nlohmann::json out = {{"object", args.object},
+        Json out = {{"object", args.object},
                               {"program", prog.name},
                               {"type", program_type_name(prog.type)},
                               {"engine", engine},
@@ -361,9 +225,9 @@ int run(const RunArgs& args) {
             out["verdicts"] = {{"kept", totals.kept}, {"dropped", totals.packets - totals.kept},
                                {"kept_bytes", totals.kept_bytes}};
         if (sink) out["written"] = totals.written;
-        nlohmann::json maps = nlohmann::json::array();
-        for (const MapTable& t : tables) maps.push_back(table_json(t));
-        out["maps"] = maps;
+        Json maps_json = Json::array();
+        for (const MapDump& m : maps) maps_json.push_back(map_json(*obj, m));
+        out["maps"] = std::move(maps_json);
         fmt::print("{}\n", out.dump(2));
         return kExitOk;
     }
@@ -379,7 +243,7 @@ int run(const RunArgs& args) {
                    totals.packets - totals.kept);
     }
     if (sink) fmt::print("wrote {} packets to {}\n", totals.written, args.out);
-    for (const MapTable& t : tables) print_table(t);
+    for (const MapDump& m : maps) fmt::print("{}", format_map_table(*obj, m));
     return kExitOk;
 }
 

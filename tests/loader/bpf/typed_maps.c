@@ -3,7 +3,8 @@
 // array, an array, a bool, a signed field, bitfields with unnamed padding and
 // a pointer; an enum-keyed array, a per-CPU array, a legacy map annotated
 // with its key/value types (BPF_ANNOTATE_KV_PAIR, as old libbpf headers), and
-// .rodata / .data / .bss variables.
+// .rodata / .data / .bss variables (a struct, strings, a double, a u64 past
+// 2^53).
 //
 // The socket filter counts IPv4 packets per protocol into `flows`; the CLI
 // tests check its maps against the counts of the bundled capture.
@@ -102,6 +103,8 @@ struct config {
 volatile const struct config config = {.min_len = 64, .tag = "typed", .focus = CLASS_UDP};
 char last_label[8] = "none";
 __s16 bias = -5;
+double ratio = 0.25;
+__u64 magic = 0xfedcba9876543210ULL;  // past 2^53: JSON must keep it exact
 __u64 packets_seen;
 struct counters ipv4;
 
