@@ -65,20 +65,6 @@ int named_register(std::string_view msg) {
     return -1;
 }
 
-// The explanation a message carries in its closing parentheses, if any.
-std::string_view parenthesised_tail(std::string_view msg) {
-    if (msg.empty() || msg.back() != ')') return {};
-    int depth = 0;
-    for (size_t i = msg.size(); i-- > 0;) {
-        if (msg[i] == ')') ++depth;
-        if (msg[i] == '(' && --depth == 0) {
-            if (i == 0 || msg[i - 1] != ' ') return {};
-            return msg.substr(i + 1, msg.size() - i - 2);
-        }
-    }
-    return {};
-}
-
 bool is_tracing(uint32_t prog_type) {
     return prog_type == BPF_PROG_TYPE_KPROBE || prog_type == BPF_PROG_TYPE_TRACEPOINT ||
            prog_type == BPF_PROG_TYPE_PERF_EVENT || prog_type == BPF_PROG_TYPE_RAW_TRACEPOINT ||
@@ -142,13 +128,22 @@ std::string helper_name_at(const Env& env, uint32_t pc) {
     return proto ? fmt::format("bpf_{}", proto->name) : std::string{};
 }
 
+// "its range is [0, 255]" (unsigned when it cannot be negative), or "it is 5".
+std::string range_text(const Scalar& v) {
+    if (v.is_const()) return fmt::format("it is {}", static_cast<int64_t>(v.value()));
+    if (v.smin < 0) return fmt::format("its range is [{}, {}]", v.smin, v.smax);
+    return fmt::format("its range is [{}, {}]", v.umin, v.umax);
+}
+
 // Where a register's value came from, as a sentence.
 std::string origin_sentence(const Env& env, int regno, const RegState& r) {
     const uint32_t o = r.origin.insn;
     if (o == Origin::kEntry) {
         if (!r.is_init()) return fmt::format("R{} was never written since the program started", regno);
         if (r.type == RegType::PtrToCtx) return fmt::format("R{} is the program's context argument (set at entry)", regno);
-        if (r.type == RegType::PtrToStack) return fmt::format("R{} is the frame pointer", regno);
+        if (r.type == RegType::PtrToStack)
+            return regno == BPF_REG_10 ? "R10 is the frame pointer"
+                                       : fmt::format("R{} points into the stack (a copy of the frame pointer R10)", regno);
         return fmt::format("R{} holds its value from the program's entry", regno);
     }
     if (!valid_insn(env, o)) return {};
@@ -334,12 +329,17 @@ bool unbounded_offset(const Facts& f, Diagnosis& d) {
     if (regno < 0) regno = f.pointer_register();
     note_register(f, d, regno);
     const RegState* r = f.reg(regno);
-    const std::string range = r ? r->var.bounds_str() : std::string{};
-    d.plain = negative ? fmt::format("the offset in R{} may be negative ({})", regno, range)
-                       : fmt::format("the offset in R{} is not bounded ({})", regno, range);
-    d.hint = negative ? "use an unsigned index, or check that it is >= 0 before using it"
-                      : "bound the index with a mask (idx &= N - 1) or a comparison (if (idx >= N) return ...;) "
-                        "before using it as an offset";
+    const char* what = f.is_call() ? "size" : "offset";
+    const std::string range = r ? range_text(r->var) : std::string("it is unknown");
+    d.plain = negative ? fmt::format("the {} in R{} may be negative ({})", what, regno, range)
+                       : fmt::format("the {} in R{} is not bounded ({})", what, regno, range);
+    if (f.is_call())
+        d.hint = "bound the size with a mask (size &= N - 1) or a comparison (if (size > N) return ...;) on an "
+                 "unsigned variable before the call";
+    else
+        d.hint = negative ? "use an unsigned index, or check that it is >= 0 before using it"
+                          : "bound the index with a mask (idx &= N - 1) or a comparison (if (idx >= N) return ...;) "
+                            "before using it as an offset";
     return true;
 }
 
@@ -485,11 +485,22 @@ bool license(const Facts& f, Diagnosis& d) {
     return true;
 }
 
-// The default: the message's own explanation, or the message.
+bool misaligned(const Facts& f, Diagnosis& d) {
+    if (f.msg.rfind("misaligned ", 0) != 0) return false;
+    const int regno = f.pointer_register();
+    note_register(f, d, regno);
+    const int64_t size = number_after(f.msg, "size ").value_or(0);
+    d.plain = fmt::format("the {}-byte {} through R{} is not {}-byte aligned{}", size, f.verb(), regno, size,
+                          has(f.msg, "packet") ? " (packet data starts 2 bytes after an aligned address)" : "");
+    d.hint = "access the field at an offset that is a multiple of its size, or in smaller pieces";
+    return true;
+}
+
+// The default: the message itself (its own explanation included).
 void fallback(const Facts& f, Diagnosis& d) {
-    const std::string_view tail = parenthesised_tail(f.msg);
-    d.plain = std::string(tail.empty() ? f.msg : tail);
-    const int regno = named_register(f.msg);
+    d.plain = std::string(f.msg);
+    int regno = named_register(f.msg);
+    if (regno < 0) regno = f.pointer_register();
     if (regno >= 0) note_register(f, d, regno);
 }
 
@@ -510,7 +521,7 @@ Diagnosis diagnose(const Env& env, const std::string& message, int64_t insn, con
     static constexpr Rule kRules[] = {null_pointer,     packet_range,     uninit_stack,      helper_stack_size,
                                       unbounded_offset, region_out_of_bounds, context_access, not_a_pointer,
                                       leaked_reference, unbounded_loop,   uninit_register,   return_value,
-                                      helper_argument,  license};
+                                      helper_argument,  license,          misaligned};
     for (Rule rule : kRules)
         if (rule(f, d)) return d;
     fallback(f, d);
