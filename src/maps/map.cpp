@@ -130,6 +130,7 @@ Result<std::shared_ptr<Map>> create_map(const MapSpec& spec) {
     case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return detail::create_perf_event_array(spec);
     case BPF_MAP_TYPE_DEVMAP:
     case BPF_MAP_TYPE_DEVMAP_HASH: return detail::create_devmap(spec);
+    case BPF_MAP_TYPE_STACK_TRACE: return detail::create_stack_trace(spec);
     default: return fail(EINVAL, fmt::format("map type {} is not supported", spec.type));
     }
 }

@@ -31,6 +31,10 @@ struct SkbContext {
     // Not visible to programs (beyond the verified context size).
     uint8_t* packet = nullptr;  // == data
     uint32_t packet_len = 0;
+    // Free bytes of the buffer before `packet` and after its end: helpers
+    // that grow the packet use them (bpf_skb_adjust_room); fill_skb sets 0.
+    uint32_t headroom = 0;
+    uint32_t tailroom = 0;
 };
 
 // XDP buffer geometry as the kernel's BPF_PROG_TEST_RUN and native XDP

@@ -2,8 +2,11 @@
 #include <bpfrt/runtime.hpp>
 
 #include "helpers/kernel_helpers.hpp"
+#include "helpers/lock_helpers.hpp"
 #include "helpers/map_helpers.hpp"
 #include "helpers/redirect_helpers.hpp"
+#include "helpers/skb_helpers.hpp"
+#include "helpers/task_helpers.hpp"
 #include "runtime/map_bridge.hpp"
 #include "runtime/names.hpp"
 #include "runtime/state.hpp"
@@ -43,6 +46,9 @@ State::State() : helpers(std::make_shared<vm::HelperTable>()) {
     helpers::register_map_helpers(*helpers);
     helpers::register_kernel_helpers(*helpers);
     helpers::register_redirect_helpers(*helpers);
+    helpers::register_skb_helpers(*helpers);
+    helpers::register_task_helpers(*helpers);
+    helpers::register_lock_helpers(*helpers);
 }
 
 Result<bridge::MapRef> State::map_at(int fd) const {
