@@ -156,8 +156,8 @@ struct JitCode {
     std::span<const uint8_t> bytes;
     uint64_t address = 0;
     std::vector<uint32_t> insn_offsets;
-    uint32_t body_start = 0;   // code before it: the prologue and epilogue
-    uint32_t stubs_start = 0;  // code from it on: out-of-line stubs
+    uint32_t body_start = 0;   // code before it: the entry (prologue; the epilogue too with local calls)
+    uint32_t stubs_start = 0;  // code from it on: out-of-line code (shared epilogue, stubs)
 };
 
 // The code of `program`, or EINVAL when it was not made by make_jit().

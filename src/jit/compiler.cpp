@@ -7,15 +7,24 @@
 // survive helper calls for free. r12 holds the RunState; r9, r10 and r11 are
 // scratch (r10 doubles as the blinding register, the kernel's BPF_REG_AX).
 //
-// Frame layout. The entry saves the callee-saved registers and reserves the
-// whole eBPF stack (kMaxCallDepth frames of 512 bytes) below them; r10 starts
-// at its top. Every eBPF function, the main one included, is entered with a
-// native `call` and left with `ret`, so `exit` is always `ret`. A local call
-// pushes r6-r9 and r10 (5 x 8 bytes, + 8 for the return address: rsp stays
-// 16-byte aligned, so helper calls need no adjustment) and moves r10 down one
-// 512-byte frame. Anything that ends the run early (an unwinding helper, an
-// exit request, a tail call, a packet load out of bounds, an error) resets
-// rsp to its value at entry and leaves through the epilogue.
+// Frame layout. The entry saves the callee-saved registers the program
+// changes and, when it uses a stack (names r10, calls helpers or functions),
+// reserves the whole eBPF stack (kMaxCallDepth frames of 512 bytes) below
+// them; r10 starts at its top. A program with bpf-to-bpf calls enters every
+// eBPF function, the main one included, with a native `call` and leaves it
+// with `ret`, so `exit` is `ret`; a local call pushes r6-r9 and r10 (5 x 8
+// bytes, + 8 for the return address: rsp keeps its alignment) and moves r10
+// down one 512-byte frame. A program without them runs its body inside the
+// entry and `exit` is the epilogue itself. The reservation is padded so that
+// rsp is 16-byte aligned at every helper call. Anything that ends the run
+// early (an unwinding helper, an exit request, a tail call, a packet load out
+// of bounds, an error) resets rsp to its value after the reservation and
+// leaves through the shared epilogue.
+//
+// The entry sets up only what the program uses (its fixed cost per run):
+// r12 and RunState::entry_rsp for programs that call helpers or functions or
+// load from the packet, the call-depth limit for bpf-to-bpf calls, and
+// ExecContext::stack_top for helper calls.
 //
 // Semantics that x86 does not give directly are spelled out: division by
 // zero (x/0 = 0, x%0 = x), signed INT_MIN / -1 (no #DE: -1 is handled apart),
@@ -58,10 +67,6 @@ using Xbyak::Reg64;
 
 inline constexpr uint32_t kMaxTailCalls = 33;  // as the kernel's MAX_TAIL_CALL_CNT
 inline constexpr uint32_t kStackBytes = static_cast<uint32_t>(vm::kStackSize * vm::kMaxCallDepth);
-// Bytes reserved below the saved registers: the eBPF stack plus 8 bytes that
-// make r10 and every function's rsp 16-byte aligned (an odd number of pushes
-// at entry: see saved_registers).
-inline constexpr uint32_t kReserved = kStackBytes + 8;
 // Native stack taken by one local call: r6-r9, r10 and the return address.
 inline constexpr uint32_t kCallFrameBytes = 48;
 
@@ -84,6 +89,37 @@ struct Source {
 };
 inline constexpr uint8_t kBlindReg = 11;  // the kernel's BPF_REG_AX, here r10
 
+// What a program uses, which decides what its entry sets up.
+struct Shape {
+    bool named[16] = {};        // registers in a dst or src field (conservative)
+    bool local_calls = false;   // bpf-to-bpf calls
+    bool helper_calls = false;  // call imm, callx
+    bool packet_loads = false;  // LD_ABS, LD_IND
+    // r12 = RunState: calls, packet loads and every early exit use it.
+    bool uses_state() const { return local_calls || helper_calls || packet_loads; }
+    // r10 and the reserved eBPF stack (helpers get ExecContext::stack_top).
+    bool uses_stack() const { return named[BPF_REG_10] || local_calls || helper_calls; }
+};
+
+Shape shape_of(const PreparedProgram& prog) {
+    Shape shape;
+    for (size_t pc = 0; pc < prog.at.size(); ++pc) {
+        if (!prog.starts[pc]) continue;
+        const isa::Instruction& in = prog.at[pc];
+        shape.named[in.dst & 15] = true;
+        shape.named[in.src & 15] = true;  // also for forms without a source register: conservative
+        switch (in.info().form) {
+            case Form::CallLocal: shape.local_calls = true; break;
+            case Form::CallHelper:
+            case Form::CallReg: shape.helper_calls = true; break;
+            case Form::LoadAbs:
+            case Form::LoadInd: shape.packet_loads = true; break;
+            default: break;
+        }
+    }
+    return shape;
+}
+
 class Compiler final : public Xbyak::CodeGenerator {
 public:
     Compiler(const PreparedProgram& prog, const vm::HelperTable* helpers, const JitOptions& options,
@@ -94,6 +130,7 @@ public:
           blind_(options.constant_blinding),
           bmi2_(options.use_bmi2 && have_bmi2()),
           offs_(context_offsets()),
+          shape_(shape_of(prog)),
           labels_(prog.at.size()) {
         if (blind_) rng_.seed(std::random_device{}());
         setDefaultJmpNEAR(true);  // forward jumps: rel32 (backward ones still pick rel8 when they fit)
@@ -164,49 +201,70 @@ private:
     }
 
     // ---- Prologue, epilogue, shared stubs ----
-    // The callee-saved registers the run changes: rbp (r10) and r12 (the
-    // RunState) always, rbx and r13-r15 only when the program names r6-r9
-    // (a local call pushes and pops them, leaving them intact). An odd count
-    // keeps rsp 16-byte aligned below the return address (rdx pads).
+    // The callee-saved registers the run changes: rbp (r10) when the program
+    // uses a stack, r12 (the RunState) when it uses the state, rbx and
+    // r13-r15 when it names r6-r9 (a local call pushes and pops them, leaving
+    // them intact).
     std::vector<Reg64> saved_registers() const {
-        bool named[16] = {};
-        for (size_t pc = 0; pc < prog_.at.size(); ++pc) {
-            if (!prog_.starts[pc]) continue;
-            named[prog_.at[pc].dst & 15] = true;
-            named[prog_.at[pc].src & 15] = true;  // conservative: also set for forms without a source register
-        }
-        std::vector<Reg64> regs{rbp, r12};
+        std::vector<Reg64> regs;
+        if (shape_.uses_stack()) regs.push_back(rbp);
+        if (shape_.uses_state()) regs.push_back(r12);
         for (uint8_t r = 6; r <= 9; ++r)
-            if (named[r]) regs.push_back(R(r));
-        if (regs.size() % 2 == 0) regs.push_back(rdx);
+            if (shape_.named[r]) regs.push_back(R(r));
         return regs;
     }
 
+    // Bytes reserved below the saved registers: the eBPF stack, plus 8 when
+    // needed for rsp to be 16-byte aligned at helper calls. At entry rsp is
+    // 8 mod 16 (the return address); the body runs 8 bytes lower when it is
+    // entered with `call`.
+    uint32_t reserved_bytes(size_t saved) const {
+        uint32_t bytes = shape_.uses_stack() ? kStackBytes : 0;
+        if (!shape_.local_calls && !shape_.helper_calls) return bytes;
+        const uint32_t below = static_cast<uint32_t>(8 + 8 * saved) + bytes + (shape_.local_calls ? 8 : 0);
+        if (below % 16 != 0) bytes += 8;
+        return bytes;
+    }
+
     void prologue() {
-        const std::vector<Reg64> saved = saved_registers();
-        for (const Reg64& r : saved) push(r);
-        mov(r12, rdx);
-        sub(rsp, kReserved);
-        mov(state(offsetof(RunState, entry_rsp)), rsp);
-        lea(r11, ptr[rsp - static_cast<int>(8 + kCallFrameBytes * (vm::kMaxCallDepth - 1))]);
-        mov(state(offsetof(RunState, depth_limit)), r11);
-        lea(rbp, ptr[rsp + static_cast<int>(kReserved)]);
-        // ctx.stack_top = r10: helpers may use the program's stack (vm.hpp).
-        mov(r11, state(offsetof(RunState, ctx)));
-        mov(qword[r11 + offs_.stack_top], rbp);
+        saved_ = saved_registers();
+        reserved_ = reserved_bytes(saved_.size());
+        for (const Reg64& r : saved_) push(r);
+        if (shape_.uses_state()) mov(r12, rdx);
+        if (shape_.uses_stack()) mov(rbp, rsp);  // r10: the top of the eBPF stack
+        if (reserved_ != 0) sub(rsp, reserved_);
+        if (shape_.uses_state()) mov(state(offsetof(RunState, entry_rsp)), rsp);
+        if (shape_.local_calls) {
+            lea(r11, ptr[rsp - static_cast<int>(8 + kCallFrameBytes * (vm::kMaxCallDepth - 1))]);
+            mov(state(offsetof(RunState, depth_limit)), r11);
+        }
+        if (shape_.helper_calls) {
+            // ctx.stack_top = r10: helpers may use the program's stack (vm.hpp).
+            mov(r11, state(offsetof(RunState, ctx)));
+            mov(qword[r11 + offs_.stack_top], rbp);
+        }
         // Registers start at zero, as in the interpreter.
         // r6-r9 the program never names keep the caller's values (not saved).
         for (const Reg64& r : {rax, rdx, rcx, r8}) xor_(r.cvt32(), r.cvt32());
-        for (const Reg64& r : saved)
+        for (const Reg64& r : saved_)
             if (r == rbx || r == r13 || r == r14 || r == r15) xor_(r.cvt32(), r.cvt32());
+        if (!shape_.local_calls) return;  // the body follows; `exit` is the epilogue
         call(labels_[0]);
         L(epilogue_);
-        add(rsp, kReserved);
-        for (auto r = saved.rbegin(); r != saved.rend(); ++r) pop(*r);
+        epilogue();
+    }
+
+    void epilogue() {
+        if (reserved_ != 0) add(rsp, reserved_);
+        for (auto r = saved_.rbegin(); r != saved_.rend(); ++r) pop(*r);
         ret();
     }
 
     void common_stubs() {
+        if (!shape_.local_calls) {
+            L(epilogue_);
+            epilogue();
+        }
         // Leaves the run from any depth with rax as the result.
         L(abort_);
         mov(rsp, state(offsetof(RunState, entry_rsp)));
@@ -277,7 +335,9 @@ private:
             case Form::CallHelper: return call_helper(in, pc);
             case Form::CallLocal: return call_local(in, pc);
             case Form::CallReg: return call_reg(in, pc);
-            case Form::Exit: return ret();
+            case Form::Exit:
+                if (shape_.local_calls) return ret();
+                return epilogue();
         }
     }
 
@@ -740,6 +800,9 @@ private:
     bool blind_;
     bool bmi2_;
     ContextOffsets offs_;
+    Shape shape_;
+    std::vector<Reg64> saved_;  // by the prologue, restored by the epilogue
+    uint32_t reserved_ = 0;     // bytes below them
     std::mt19937_64 rng_;
     std::vector<Label> labels_;              // one per slot (bound where jumped to)
     std::deque<Label> cold_labels_;          // stable addresses for deferred stubs

@@ -54,7 +54,7 @@ Result<std::string> jit_disassemble(const vm::Program& program, std::span<const 
         return fail(EINVAL, "the instructions given are not those the program was compiled from");
     Disassembler dis;
     if (!dis.ok()) return fail(EINVAL, "capstone cannot disassemble x86-64");
-    std::string out = fmt::format("; {} bytes of x86-64 code at {:#x}\n; prologue and epilogue\n",
+    std::string out = fmt::format("; {} bytes of x86-64 code at {:#x}\n; entry\n",
                                   code->bytes.size(), code->address);
     dis.range(*code, 0, code->body_start, out);
     const auto& offs = code->insn_offsets;
@@ -65,7 +65,7 @@ Result<std::string> jit_disassemble(const vm::Program& program, std::span<const 
         dis.range(*code, offs[pc], offs[next], out);
         pc = next;
     }
-    out += "; out-of-line stubs\n";
+    out += "; out-of-line code (shared epilogue, stubs)\n";
     dis.range(*code, code->stubs_start, static_cast<uint32_t>(code->bytes.size()), out);
     return out;
 }

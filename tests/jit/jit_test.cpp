@@ -142,6 +142,47 @@ TEST(Jit, UnknownHelperAndCallDepthAreErrors) {
     EXPECT_EQ(a.error().message, b.error().message);
 }
 
+// The System V ABI wants rsp 16-byte aligned at every call: whatever the
+// entry saves and reserves (it depends on the registers the program names,
+// its stack use and its calls), a helper finds its frame aligned.
+[[gnu::noinline]] uint64_t frame_misalignment(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, ExecContext&) {
+    return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) % 16;
+}
+
+TEST(Jit, HelpersSeeAnAlignedStackWhateverTheEntrySaves) {
+    HelperTable helpers;
+    helpers.set(1, {&frame_misalignment, "misalignment", false});
+    const char* uses[] = {"", "mov %r6, 1\n", "mov %r6, 1\nmov %r7, 1\n", "mov %r6, 1\nmov %r7, 1\nmov %r8, 1\n",
+                          "mov %r6, 1\nmov %r7, 1\nmov %r8, 1\nmov %r9, 1\n", "stdw [%r10-8], 1\n"};
+    for (const char* use : uses) {
+        const std::string direct = std::string(use) + "call 1\nexit";
+        const std::string local = std::string(use) + "call local f\nexit\nf:\ncall 1\nexit";
+        const std::string packet = std::string(use) + "ldabsb 0\ncall 1\nexit";
+        for (const std::string& text : {direct, local, packet}) {
+            auto jit = bpfrt::jit::make_jit(assemble(text), &helpers);
+            ASSERT_TRUE(jit) << text;
+            const uint8_t byte = 1;
+            ExecContext ctx;
+            ctx.packet = &byte;
+            ctx.packet_len = 1;
+            auto r = (*jit)->run(0, 0, ctx);
+            ASSERT_TRUE(r) << r.error().message;
+            EXPECT_EQ(*r, 0u) << text;
+        }
+    }
+}
+
+// Programs that need no state, no stack or no saved registers get an entry
+// without them: the caller's callee-saved registers must survive all shapes.
+TEST(Jit, EveryEntryShapeKeepsTheCallersRegisters) {
+    EXPECT_EQ(run_both("mov %r0, 3\nexit"), 3u);
+    EXPECT_EQ(run_both("mov %r6, 3\nmov %r9, 4\nmov %r0, %r6\nadd %r0, %r9\nexit"), 7u);
+    EXPECT_EQ(run_both("stdw [%r10-8], 5\nldxdw %r0, [%r10-8]\nexit"), 5u);
+    EXPECT_EQ(run_both("mov %r7, 2\nstdw [%r10-512], 5\nldxdw %r0, [%r10-512]\nadd %r0, %r7\nexit"), 7u);
+    EXPECT_EQ(run_both("mov %r1, 6\ncall local f\nexit\nf:\nmov %r0, %r1\nexit"), 6u);
+    EXPECT_EQ(run_both("jeq %r1, 0, +2\nmov %r0, 1\nexit\nmov %r0, 2\nexit"), 2u);  // two exits
+}
+
 TEST(Jit, LocalCallsKeepCalleeSavedRegistersAndFrames) {
     EXPECT_EQ(run_both(R"(
         mov %r6, 1
