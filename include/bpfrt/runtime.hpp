@@ -173,10 +173,36 @@ struct ProgLoadResult {
 };
 
 // BPF_PROG_TEST_RUN
+//
+// The context of packet programs (ctx_in / ctx_out, as the kernel's
+// net/bpf/test_run.c):
+//  - SOCKET_FILTER, SCHED_CLS, SCHED_ACT: a struct __sk_buff (at most 4096
+//    bytes; bytes beyond sizeof(struct __sk_buff) must be 0, else E2BIG).
+//    Only mark, priority, ingress_ifindex, ifindex, cb[], tstamp, wire_len,
+//    gso_segs, gso_size and hwtstamp may be non-zero (else EINVAL);
+//    ifindex > 1 must name a network interface of the host (else ENODEV),
+//    whose address decides pkt_type; wire_len 0 means skb->len, else it must
+//    be >= skb->len and <= 65536; gso_segs <= 65535. The program sees these
+//    values; ctx_out is the context after the run (mark, priority,
+//    ingress_ifindex, ifindex, tstamp, cb[], wire_len, gso_segs, hwtstamp
+//    updated, the rest as given).
+//  - XDP: a struct xdp_md: data_meta 0, data_end == data_in's size, data
+//    <= data_end is the length of metadata at the start of data_in (a
+//    multiple of 4, at most 32), egress_ifindex 0 (else EINVAL);
+//    ingress_ifindex 0 (then rx_queue_index 0) or a host interface (ENODEV)
+//    with rx_queue_index below its number of receive queues (EINVAL).
+//    ctx_out gives data / data_end as offsets from data_meta; data_out starts
+//    at data_meta (the metadata, then the packet), as the kernel's.
+// Without ctx_in nor ctx_out the context is what the kernel gives then
+// (ifindex 1, the loopback device; ingress_ifindex 0 for skb programs).
 struct TestRun {
     int prog_fd = -1;
-    std::span<const std::byte> data{};  // packet (skb types) — see prog_test_run
-    std::span<const std::byte> ctx{};   // context (BPF_PROG_TYPE_SYSCALL)
+    std::span<const std::byte> data{};  // packet (skb types, XDP) — see prog_test_run
+    std::span<const std::byte> ctx{};   // ctx_in: __sk_buff / xdp_md (packet types), the context (SYSCALL, RAW_TRACEPOINT)
+    // A ctx_out is asked for (attr.test.ctx_out != 0): with an empty ctx,
+    // packet programs then get a zeroed context, as the kernel's
+    // bpf_ctx_init (for XDP that fails: data_end must be data's size).
+    bool want_ctx_out = false;
     uint32_t repeat = 1;              // 0 means 1
     uint32_t flags = 0;               // must be 0
     uint32_t cpu = 0;                 // must be 0
@@ -186,7 +212,9 @@ struct TestRunResult {
     uint32_t retval = 0;       // low 32 bits of r0 of the last run
     uint32_t duration_ns = 0;  // mean time of one run (saturates at UINT32_MAX)
     std::vector<std::byte> data_out{};  // the packet after the last run
-    std::vector<std::byte> ctx_out{};   // the context after the last run
+    // The context after the last run: SYSCALL programs; packet programs
+    // given a ctx (or asked for one, want_ctx_out): the whole __sk_buff / xdp_md.
+    std::vector<std::byte> ctx_out{};
     // SYSCALL programs: the C API writes ctx_out back to ctx_in (as the kernel).
     bool ctx_to_input = false;
 };

@@ -245,12 +245,17 @@ bool copy_out(uint64_t address, uint32_t capacity, std::span<const std::byte> by
 
 int prog_test_run(Runtime& rt, union bpf_attr& attr) {
     if (attr.test.data_in == 0 && attr.test.data_size_in != 0) return fail_with(EFAULT, "data_in is NULL");
-    if (attr.test.ctx_in == 0 && attr.test.ctx_size_in != 0) return fail_with(EFAULT, "ctx_in is NULL");
+    // As the kernel's bpf_prog_test_run: a context pointer and its size go together.
+    if ((attr.test.ctx_in == 0) != (attr.test.ctx_size_in == 0))
+        return fail_with(EINVAL, "ctx_in and ctx_size_in must both be set or both be 0");
+    if ((attr.test.ctx_out == 0) != (attr.test.ctx_size_out == 0))
+        return fail_with(EINVAL, "ctx_out and ctx_size_out must both be set or both be 0");
     if (attr.test.batch_size != 0) return fail_with(EINVAL, "batch_size must be 0");
     bpfrt::TestRun in;
     in.prog_fd = static_cast<int>(attr.test.prog_fd);
     in.data = user_bytes(attr.test.data_in, attr.test.data_size_in);
     in.ctx = user_bytes(attr.test.ctx_in, attr.test.ctx_size_in);
+    in.want_ctx_out = attr.test.ctx_out != 0;
     in.repeat = attr.test.repeat;
     in.flags = attr.test.flags;
     in.cpu = attr.test.cpu;
@@ -258,15 +263,18 @@ int prog_test_run(Runtime& rt, union bpf_attr& attr) {
     if (!out) return fail_with(out.error());
 
     bool fits = true;
+    if (!out->data_out.empty()) {
+        fits = copy_out(attr.test.data_out, attr.test.data_size_out, out->data_out);
+        attr.test.data_size_out = static_cast<uint32_t>(out->data_out.size());
+    }
     if (out->ctx_to_input) {  // SYSCALL programs: the context goes back to ctx_in
         copy_out(attr.test.ctx_in, attr.test.ctx_size_in, out->ctx_out);
-    } else if (attr.test.ctx_out != 0 && !out->ctx_out.empty()) {
-        fits = copy_out(attr.test.ctx_out, attr.test.ctx_size_out, out->ctx_out) && fits;
+    } else if (fits && attr.test.ctx_out != 0 && !out->ctx_out.empty()) {
+        // As bpf_ctx_finish, once the data fitted.
+        const size_t n = std::min<size_t>(out->ctx_out.size(), attr.test.ctx_size_out);
+        if (n != 0) std::memcpy(user_ptr<void>(attr.test.ctx_out), out->ctx_out.data(), n);
         attr.test.ctx_size_out = static_cast<uint32_t>(out->ctx_out.size());
-    }
-    if (!out->data_out.empty()) {
-        fits = copy_out(attr.test.data_out, attr.test.data_size_out, out->data_out) && fits;
-        attr.test.data_size_out = static_cast<uint32_t>(out->data_out.size());
+        fits = n == out->ctx_out.size();
     }
     attr.test.retval = out->retval;
     attr.test.duration = out->duration_ns;

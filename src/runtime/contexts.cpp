@@ -66,6 +66,15 @@ void XdpBuffer::reset(const uint8_t* packet, size_t len, uint32_t ifindex, uint3
     ctx.data_meta = ctx.data;  // no metadata yet
 }
 
+void XdpBuffer::reset_with_meta(const uint8_t* bytes_in, size_t len, size_t metalen, uint32_t ifindex,
+                                uint32_t rx_queue) {
+    metalen = std::min({metalen, len, kXdpHeadroom - kXdpFrameReserve});
+    reset(bytes_in + metalen, len - metalen, ifindex, rx_queue);
+    if (metalen == 0) return;
+    std::memcpy(bytes + kXdpHeadroom - metalen, bytes_in, metalen);
+    ctx.data_meta = ctx.data - metalen;
+}
+
 void fill_skb(SkbContext& ctx, uint8_t* frame, size_t frame_len, SkbView view, uint32_t pkt_type, uint32_t ifindex) {
     ctx = SkbContext{};
     struct __sk_buff& skb = ctx.skb;

@@ -46,7 +46,10 @@ inline constexpr size_t kXdpHeadroom = 256;
 inline constexpr size_t kXdpFrameReserve = 40;  // sizeof(struct xdp_frame)
 inline constexpr size_t kXdpTailroom = 320;     // SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
 inline constexpr size_t kXdpMaxPacket = kXdpFrameSize - kXdpHeadroom - kXdpTailroom;  // 3520
-inline constexpr size_t kXdpMaxMeta = 32;
+// Metadata before the packet: at most type_max(skb_shared_info.meta_len) = 255
+// bytes, a multiple of 4 (xdp_metalen_invalid; it was 32 before Linux 6.x),
+// and never into the reserved xdp_frame (216 bytes here).
+inline constexpr size_t kXdpMaxMeta = 255;
 
 // r1 of XDP programs.
 struct XdpContext {
@@ -63,8 +66,15 @@ struct XdpBuffer {
     XdpContext ctx;
     // Copies `packet` (at most kXdpMaxPacket bytes) and sets ctx.
     void reset(const uint8_t* packet, size_t len, uint32_t ifindex = 1, uint32_t rx_queue = 0);
+    // As reset, the first `metalen` (<= kXdpHeadroom - kXdpFrameReserve) of
+    // `len` bytes being metadata: they go just before the packet, in the
+    // headroom (as the kernel's test run with an xdp_md whose data is metalen).
+    void reset_with_meta(const uint8_t* bytes_in, size_t len, size_t metalen, uint32_t ifindex, uint32_t rx_queue);
     const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(ctx.data); }
     size_t size() const { return static_cast<size_t>(ctx.data_end - ctx.data); }
+    // The metadata and the packet (data_meta..data_end).
+    const uint8_t* meta() const { return reinterpret_cast<const uint8_t*>(ctx.data_meta); }
+    size_t size_with_meta() const { return static_cast<size_t>(ctx.data_end - ctx.data_meta); }
 };
 
 // How a socket filter sees a packet.

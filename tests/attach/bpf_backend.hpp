@@ -5,11 +5,16 @@
 #pragma once
 
 #include <bpfrt/bpf.h>
+#include <bpfrt/runtime.hpp>
+
+#include <gtest/gtest.h>
 
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <span>
@@ -97,6 +102,44 @@ inline long backend_prog_load(const Backend& b, uint32_t type, const std::vector
     attr.license = reinterpret_cast<uintptr_t>("GPL");
     attr.expected_attach_type = expected_attach_type;
     return b.bpf(BPF_PROG_LOAD, attr);
+}
+
+// "ok" for a result >= 0, else the errno's text.
+inline std::string outcome(long r) {
+    if (r >= 0) return "ok";
+    return std::string("errno ") + std::strerror(static_cast<int>(-r));
+}
+
+// Closes what a script opened on its backend.
+struct Opened {
+    const Backend& b;
+    std::vector<long> fds;
+    long keep(long fd) {
+        if (fd >= 0) fds.push_back(fd);
+        return fd;
+    }
+    ~Opened() {
+        for (long fd : fds) b.close(static_cast<int>(fd));
+    }
+};
+
+// Runs `script` on the kernel and on a fresh bpfrt Runtime and expects the
+// same outcomes step by step; skips where the kernel refuses bpf().
+// BPFRT_TEST_VERBOSE=1 prints what was compared.
+using Script = std::function<std::vector<std::string>(const Backend&)>;
+
+inline void compare_with_kernel(const Script& script) {
+    std::string why;
+    if (!kernel_bpf_permitted(why)) GTEST_SKIP() << why;
+    Runtime rt;
+    const auto kernel = script(kernel_backend());
+    const auto ours = script(bpfrt_backend(rt.c_runtime()));
+    ASSERT_EQ(kernel.size(), ours.size());
+    const bool verbose = std::getenv("BPFRT_TEST_VERBOSE") != nullptr;
+    for (size_t i = 0; i < kernel.size(); ++i) {
+        EXPECT_EQ(ours[i], kernel[i]) << "step " << i;
+        if (verbose) std::printf("  step %zu: %s\n", i, kernel[i].c_str());
+    }
 }
 
 }  // namespace bpfrt::test

@@ -271,7 +271,9 @@ TEST(Xdp, AdjustMetaRules) {
     EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -4).first, 0);
     EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -32).first, 0);
     EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -3).first, -EACCES);   // not a multiple of 4
-    EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -36).first, -EACCES);  // over 32 bytes
+    EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -36).first, 0);        // over 32 bytes: fine since Linux 6.x
+    EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -216).first, 0);       // up to the reserved xdp_frame
+    EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, -220).first, -EINVAL);
     EXPECT_EQ(adjust(rt, BPF_FUNC_xdp_adjust_meta, 4).first, -EINVAL);    // after data
 }
 

@@ -43,16 +43,13 @@ std::vector<std::vector<uint8_t>> capture() {
     return out;
 }
 
-// eth_type_trans() on a device with address 00:00:00:00:00:00 (loopback).
+// eth_type_trans() on the loopback device, whose address and broadcast
+// address are both 00:00:00:00:00:00 (so ff:ff:ff:ff:ff:ff is multicast).
 uint32_t kernel_pkt_type(const std::vector<uint8_t>& f) {
-    bool broadcast = true, zero = true;
-    for (int i = 0; i < 6; ++i) {
-        broadcast = broadcast && f[static_cast<size_t>(i)] == 0xff;
-        zero = zero && f[static_cast<size_t>(i)] == 0;
-    }
-    if (broadcast) return PACKET_BROADCAST;
-    if (f[0] & 1) return PACKET_MULTICAST;
-    return zero ? PACKET_HOST : PACKET_OTHERHOST;
+    bool zero = true;
+    for (int i = 0; i < 6; ++i) zero = zero && f[static_cast<size_t>(i)] == 0;
+    if (zero) return PACKET_HOST;
+    return (f[0] & 1) ? PACKET_MULTICAST : PACKET_OTHERHOST;
 }
 
 std::vector<uint64_t> our_map(Runtime& rt, const ObjectMap& m) {

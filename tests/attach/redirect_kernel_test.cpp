@@ -13,46 +13,12 @@
 #include <linux/pkt_cls.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace bpfrt::test {
 namespace {
 
-std::string outcome(long r) {
-    if (r >= 0) return "ok";
-    return std::string("errno ") + std::strerror(static_cast<int>(-r));
-}
-
-using Script = std::function<std::vector<std::string>(const Backend&)>;
-
-void compare(const Script& script) {
-    std::string why;
-    if (!kernel_bpf_permitted(why)) GTEST_SKIP() << why;
-    Runtime rt;
-    const auto kernel = script(kernel_backend());
-    const auto ours = script(bpfrt_backend(rt.c_runtime()));
-    ASSERT_EQ(kernel.size(), ours.size());
-    const bool verbose = std::getenv("BPFRT_TEST_VERBOSE") != nullptr;  // show what was compared
-    for (size_t i = 0; i < kernel.size(); ++i) {
-        EXPECT_EQ(ours[i], kernel[i]) << "step " << i;
-        if (verbose) std::printf("  step %zu: %s\n", i, kernel[i].c_str());
-    }
-}
-
-// Closes what a script opened on its backend.
-struct Opened {
-    const Backend& b;
-    std::vector<long> fds;
-    long keep(long fd) {
-        if (fd >= 0) fds.push_back(fd);
-        return fd;
-    }
-    ~Opened() {
-        for (long fd : fds) b.close(static_cast<int>(fd));
-    }
-};
+void compare(const Script& script) { compare_with_kernel(script); }
 
 TEST(RedirectKernelDiff, DeviceMapCreateRules) {
     compare([](const Backend& b) {

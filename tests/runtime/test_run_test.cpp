@@ -142,13 +142,13 @@ TEST(TestRun, InputErrors) {
     attr.test.batch_size = 1;
     EXPECT_EQ(errno_of([&] { return run(attr); }), EINVAL);
     attr = base();
-    uint64_t ctx = 0;
+    uint64_t ctx = 1;  // __sk_buff.len: not a field a ctx_in may set
     attr.test.ctx_in = reinterpret_cast<uintptr_t>(&ctx);
     attr.test.ctx_size_in = 8;
-    EXPECT_EQ(errno_of([&] { return run(attr); }), EINVAL);  // no __sk_buff yet
+    EXPECT_EQ(errno_of([&] { return run(attr); }), EINVAL);
     attr = base();
-    attr.test.ctx_size_in = 8;  // ctx_in NULL
-    EXPECT_EQ(errno_of([&] { return run(attr); }), EFAULT);
+    attr.test.ctx_size_in = 8;  // ctx_in NULL: the pair is refused before anything is read
+    EXPECT_EQ(errno_of([&] { return run(attr); }), EINVAL);
     attr = base();
     attr.test.prog_fd = 77;
     EXPECT_EQ(errno_of([&] { return run(attr); }), EBADF);
