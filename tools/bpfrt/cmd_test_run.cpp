@@ -1,6 +1,8 @@
 // bpfrt test-run OBJ: BPF_PROG_TEST_RUN from the command line. The object's
 // maps are created and one program loaded in a fresh Runtime, then run on a
-// packet (a file's bytes or N zero bytes).
+// packet (a file's bytes or N zero bytes), with a context from a file
+// (--ctx-in: a struct __sk_buff or xdp_md, as the kernel takes it) and the
+// context and packet after the run written to files (--ctx-out, --data-out).
 #include "commands.hpp"
 #include "engine_option.hpp"
 #include "object_cli.hpp"
@@ -18,6 +20,9 @@ struct TestRunArgs {
     std::string object;
     std::string program;
     std::string data_file;
+    std::string ctx_in_file;
+    std::string ctx_out_file;
+    std::string data_out_file;
     size_t size = 64;
     uint32_t repeat = 1;
     std::string engine = "auto";
@@ -37,6 +42,14 @@ int run_test(const TestRunArgs& args) {
         data.assign(reinterpret_cast<const std::byte*>(bytes->data()),
                     reinterpret_cast<const std::byte*>(bytes->data() + bytes->size()));
     }
+    std::vector<std::byte> ctx_in;
+    if (!args.ctx_in_file.empty()) {
+        auto bytes = read_file_bytes(args.ctx_in_file);
+        if (!bytes) return fail_with(bytes.error().message, kExitUsage);
+        ctx_in.assign(reinterpret_cast<const std::byte*>(bytes->data()),
+                      reinterpret_cast<const std::byte*>(bytes->data() + bytes->size()));
+        if (ctx_in.empty()) return fail_with(fmt::format("{} is empty: no context", args.ctx_in_file), kExitUsage);
+    }
     Runtime runtime;  // before the object: its handles close first
     const jit::Engine engine = parse_engine(args.engine);
     runtime.set_engine(engine);
@@ -55,19 +68,34 @@ int run_test(const TestRunArgs& args) {
     TestRun in;
     in.prog_fd = prog.fd;
     in.data = data;
+    in.ctx = ctx_in;
+    in.want_ctx_out = !args.ctx_out_file.empty();
     in.repeat = args.repeat;
     auto result = runtime.prog_test_run(in);
     if (!result) return fail_with(fmt::format("{}: {}", prog.name, result.error().message), kExitFailed);
+    if (!args.ctx_out_file.empty()) {
+        if (result->ctx_out.empty())
+            return fail_with(fmt::format("{}: programs of this type give no context back", prog.name), kExitFailed);
+        if (auto w = write_file_bytes(args.ctx_out_file, result->ctx_out.data(), result->ctx_out.size()); !w)
+            return fail_with(w.error().message, kExitFailed);
+    }
+    if (!args.data_out_file.empty())
+        if (auto w = write_file_bytes(args.data_out_file, result->data_out.data(), result->data_out.size()); !w)
+            return fail_with(w.error().message, kExitFailed);
     if (args.json) {
-        const nlohmann::json out = {{"program", prog.name},         {"retval", result->retval},
-                                    {"runs", args.repeat},          {"ns_per_run", result->duration_ns},
-                                    {"engine", engine_name(engine)}, {"data_out", result->data_out.size()}};
+        nlohmann::json out = {{"program", prog.name},         {"retval", result->retval},
+                              {"runs", args.repeat},          {"ns_per_run", result->duration_ns},
+                              {"engine", engine_name(engine)}, {"data_out", result->data_out.size()}};
+        if (!args.ctx_out_file.empty()) out["ctx_out"] = result->ctx_out.size();
         fmt::print("{}\n", out.dump());
         return kExitOk;
     }
     fmt::print("retval = {:#x} ({})\n", result->retval, static_cast<int32_t>(result->retval));
     fmt::print("{} run(s), {} ns per run ({}), data_out {} bytes\n", args.repeat, result->duration_ns, engine_name(engine),
                result->data_out.size());
+    if (!args.data_out_file.empty()) fmt::print("data_out written to {}\n", args.data_out_file);
+    if (!args.ctx_out_file.empty())
+        fmt::print("ctx_out {} bytes written to {}\n", result->ctx_out.size(), args.ctx_out_file);
     return kExitOk;
 }
 
@@ -84,10 +112,19 @@ void add_test_run_command(CLI::App& app, int* status) {
     cmd->add_option("--size", args->size, "Run on N zero bytes (default 64)")
         ->check(CLI::Range(1, 65535))
         ->excludes(data);
+    cmd->add_option("--ctx-in", args->ctx_in_file,
+                    "File whose bytes are the context: a struct __sk_buff (socket filters, tc) or xdp_md (XDP) "
+                    "with the fields the kernel accepts, or the context of syscall programs")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--ctx-out", args->ctx_out_file,
+                    "Write the context after the run to this file (packet programs; without --ctx-in they start "
+                    "from a zeroed context, as the kernel: for XDP, data_end 0 makes the whole packet fragments)");
+    cmd->add_option("--data-out", args->data_out_file, "Write the packet after the run to this file");
     cmd->add_option("--repeat", args->repeat, "Run N times; report the mean time per run")
         ->check(CLI::Range(1u, 100000000u));
     add_engine_option(*cmd, args->engine);
-    cmd->add_flag("--json", args->json, "Print JSON: retval, runs, ns_per_run, engine, data_out (length)");
+    cmd->add_flag("--json", args->json,
+                  "Print JSON: retval, runs, ns_per_run, engine, data_out (length), ctx_out (length, with --ctx-out)");
     cmd->callback([=] { *status = run_test(*args); });
 }
 
