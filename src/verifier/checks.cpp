@@ -86,14 +86,21 @@ Check stack_write(Env& env, State& st, uint8_t frameno, int off, int size, const
         return invalid("cannot spill pointers to stack into stack frame of the caller");
     if (size == 8) {
         slot.bytes.fill(SlotType::Spill);
-        slot.spilled = src ? *src : RegState::scalar(Scalar::constant(*value.imm));
+        // A store of unknown data (the result of an atomic) spills an unknown scalar.
+        slot.spilled = src ? *src : RegState::scalar(value.imm ? Scalar::constant(*value.imm) : Scalar::unknown());
         return {};
     }
-    if (slot.is_spill()) {  // a partial write destroys the spilled register
-        slot.bytes.fill(SlotType::Misc);
-        slot.spilled = {};
-    }
     const bool zero = src ? src->is_const() && src->var.value() == 0 : (value.imm && *value.imm == 0);
+    if (slot.is_spill()) slot.scrub();  // a partial write destroys the spilled register
+    // A narrower scalar store at a slot's start keeps the value (privileged;
+    // the kernel's narrow spill, e.g. a u32 loop counter whose address is taken).
+    if (env.privileged() && !zero && StackState::byte_of(off) == 0 && (src ? src->is_scalar() : value.imm.has_value())) {
+        RegState v = src ? *src : RegState::scalar(Scalar::constant(*value.imm));
+        if (v.var.umax > (uint64_t{1} << (8 * size)) - 1) v.id = 0;  // only its low bytes are stored
+        for (int i = 0; i < size; ++i) slot.bytes[static_cast<size_t>(i)] = SlotType::Spill;
+        slot.spilled = v;
+        return {};
+    }
     for (int i = 0; i < size; ++i) slot.bytes[StackState::byte_of(off + i)] = zero ? SlotType::Zero : SlotType::Misc;
     return {};
 }
@@ -110,7 +117,19 @@ Check stack_read(Env& env, State& st, uint8_t frameno, int off, int size, int ds
     const Frame& fr = st.frames[frameno];
     if (auto r = check_read_allocated(env, fr.stack, regno, off, size); !r) return r;
     const StackSlot* slot = fr.stack.slot(StackState::slot_of(off));
-    if (slot && slot->is_spill()) {
+    if (slot && slot->is_spill() && slot->spill_size() < 8 && StackState::byte_of(off) == 0 &&
+        static_cast<size_t>(size) <= slot->spill_size()) {
+        // A fill from a narrow spill: the value's low bytes.
+        if (dst < 0) return {};
+        RegState v = slot->spilled;
+        const unsigned bits = static_cast<unsigned>(size) * 8;
+        const uint64_t fits = sign_extend ? (uint64_t{1} << (bits - 1)) - 1 : (uint64_t{1} << bits) - 1;
+        if (v.var.umax > fits) v.id = 0;  // truncated or sign-extended: no longer the same value
+        v.var = sign_extend ? v.var.sign_extend(bits) : v.var.truncate(bits);
+        st.reg(dst) = v;
+        return {};
+    }
+    if (slot && slot->is_spill() && slot->spill_size() == 8) {
         const RegState spilled = slot->spilled;
         if (size != 8 && spilled.is_ptr())
             return deny(fmt::format("invalid size of register fill (a {}-byte read of a spilled {} pointer)", size, type_name(spilled.type)));
@@ -347,7 +366,7 @@ Check check_atomic_access(Env& env, State& st, int ptr_regno, int off, int size,
     if (auto r = check_mem_access(env, st, ptr_regno, off, size, Access::Read, -1, false, {}); !r) return restore(r);
     StoreValue v;
     v.regno = -1;
-    v.imm = 1;  // some non-zero data: the result is unknown
+    v.imm.reset();  // unknown data: the result of the operation
     return restore(check_mem_access(env, st, ptr_regno, off, size, Access::Write, -1, false, v));
 }
 
@@ -556,7 +575,9 @@ std::optional<uint64_t> constant_map_key(const Env& env, const State& st, const 
         if (stack.byte_type(static_cast<int>(off + i)) != SlotType::Zero) zero = false;
     if (zero) return 0;
     const StackSlot* s = stack.slot(slot);
-    if (key_size == 8 && s && s->is_spill() && s->spilled.is_const()) return s->spilled.var.value();
+    if (s && s->is_spill() && s->spill_size() == key_size && StackState::byte_of(static_cast<int>(off)) == 0 &&
+        s->spilled.is_const())
+        return key_size == 8 ? s->spilled.var.value() : s->spilled.var.value() & ((uint64_t{1} << (8 * key_size)) - 1);
     return std::nullopt;
 }
 

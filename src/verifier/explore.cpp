@@ -2,6 +2,7 @@
 
 #include "verifier/checks.hpp"
 #include "verifier/hints.hpp"
+#include "verifier/history.hpp"
 
 #include "helpers/prototypes.hpp"
 
@@ -15,20 +16,13 @@ namespace {
 using isa::Form;
 using isa::Op;
 
-// ---- explored states and their branch counts (the kernel's verifier_state.branches) ----
-
-struct Stored {
-    State st;
-    Stored* parent = nullptr;
-    uint32_t branches = 1;  // live paths below this state; 0 = fully explored
-    uint32_t hits = 0, misses = 0;
-};
+// ---- paths ----
 
 struct Path {
     State st;
     uint32_t pc = 0;
     uint32_t prev_pc = 0;
-    Stored* parent = nullptr;
+    PathHistory hist;  // where it came from, for pruning marks
     Trace trace;
 };
 
@@ -93,8 +87,7 @@ CmpOp cmp_op(const isa::Instruction& in) {
 
 class Explorer {
 public:
-    Explorer(Env& env, ExploreStats& stats)
-        : env_(env), stats_(stats), at_pc_(env.cfg.size()), last_add_(env.cfg.size(), 0), loop_adds_(env.cfg.size(), 0) {}
+    Explorer(Env& env, ExploreStats& stats) : env_(env), stats_(stats), history_(env.cfg), at_pc_(env.cfg.size()) {}
     Check run();
 
 private:
@@ -109,23 +102,34 @@ private:
     Check do_lddw(State& st, const isa::Instruction& in);
     Check do_cond_jump(Path& p, const isa::Instruction& in, Next& next);
     Check do_call_local(Path& p, const isa::Instruction& in);
+    Check do_helper_call(State& st, int32_t helper_id, uint32_t pc);
     Check do_exit(Path& p, Next& next);
 
     Check visit(Path& p, bool& prune);
     LiveMasks live_masks(const State& st, uint32_t pc) const;
-    void end_path(Stored* parent);
+    void add_checkpoint(Path& p);
+    void propagate_hit(Path& p, const Node& old, const LiveMasks& live, bool in_progress);
     void push(Path&& p);
+    // Precision and liveness bookkeeping of the instruction being checked.
+    void need_precise(const RegSlotSet& regs);
+    void need_precise_reg(const State& st, int regno);
+    void note_stack_range(size_t frame, int64_t lo, int64_t hi);
+    void note_stack_read(const RegState& ptr, int64_t insn_off, int size);
+    void note_stack_access(const RegState& ptr, int64_t insn_off, int size, bool write);
+    void note_helper_stack_reads(const State& st, const helpers::HelperProto& proto);
+    void note_links(const State& st, uint32_t id_a, uint32_t id_b);
     uint32_t target(const isa::Instruction& in, uint32_t pc) const {
         return static_cast<uint32_t>(isa::branch_target(in, pc));
     }
 
     Env& env_;
     ExploreStats& stats_;
-    std::vector<std::vector<std::unique_ptr<Stored>>> at_pc_;
+    History history_;
+    std::vector<std::vector<Node*>> at_pc_;  // checkpoints by instruction
     std::vector<Path> pending_;
     uint64_t live_states_ = 0;
-    std::vector<uint64_t> last_add_;    // per insn: when a state was last stored
-    std::vector<uint32_t> loop_adds_;   // per insn: states stored while a loop is in progress
+    uint64_t jmps_processed_ = 0;       // jumps, calls and exits checked
+    uint64_t prev_jmps_ = 0, prev_insns_ = 0;  // counts when the last checkpoint was stored
     Path* cur_ = nullptr;
 };
 
@@ -145,67 +149,192 @@ LiveMasks Explorer::live_masks(const State& st, uint32_t pc) const {
     return live;
 }
 
+// The kernel's is_state_visited: prune against a fully explored state that
+// subsumes the current one, detect loops that come back unchanged, and
+// decide whether to store the current state as a checkpoint: after at
+// least 2 jumps and 8 instructions since the last one, but inside a loop
+// (this instruction has a state still being explored) only after 20 jumps
+// or 100 instructions, so a long loop keeps few states while a repeating
+// one is still found (every arrival is compared).
 Check Explorer::visit(Path& p, bool& prune) {
     prune = false;
     auto& list = at_pc_[p.pc];
     const LiveMasks live = live_masks(p.st, p.pc);
-    bool looping = false;
+    const uint64_t jmps = jmps_processed_ - prev_jmps_, insns = stats_.processed - prev_insns_;
+    bool add = jmps >= 2 && insns >= 8;
     for (size_t i = 0; i < list.size();) {
-        Stored& s = *list[i];
+        Node& s = *list[i];
         if (s.branches > 0) {
+            // Still being explored (a loop came back here): its marks are not final.
             if (state_equal(s.st, p.st, live))
                 return invalid(fmt::format("infinite loop detected at insn {} (the jump from insn {} returns to it "
                                            "in exactly the same state, so the loop never ends)", p.pc, p.prev_pc));
-            looping = true;
-            ++i;
-            continue;
-        }
-        if (state_subsumes(s.st, p.st, live)) {
+            if (jmps < 20 && insns < 100) add = false;
+        } else if (state_subsumes(s.st, p.st, live, PruneMarks{&s.precise, &s.read})) {
             ++s.hits;
+            propagate_hit(p, s, live, false);
             prune = true;
             return {};
         }
-        // Drop explored states that keep failing to match (the kernel's miss heuristic).
-        if (++s.misses > s.hits * 3 + 3) {
-            list[i] = std::move(list.back());
+        // States that keep failing to match are dropped (the kernel's miss
+        // heuristic); arrivals that store no state do not count, so that
+        // loops keep states from some of their iterations.
+        if (add) ++s.misses;
+        if (s.misses > s.hits * 3 + 3) {
+            Node* dropped = list[i];
+            list[i] = list.back();
             list.pop_back();
+            history_.unlist(dropped);
             --live_states_;
             continue;
         }
         ++i;
     }
-    // Inside a loop, checkpoint with exponential back-off: a repeating state is
-    // still found (every arrival is compared), and a long loop keeps few states.
-    if (looping) {
-        const uint64_t gap = uint64_t{16} << std::min<uint32_t>(loop_adds_[p.pc], 40);
-        if (stats_.processed - last_add_[p.pc] < gap) return {};
-        ++loop_adds_[p.pc];
-    } else {
-        loop_adds_[p.pc] = 0;
-    }
-    last_add_[p.pc] = stats_.processed;
-    auto node = std::make_unique<Stored>();
-    node->st = p.st;
-    node->parent = p.parent;
-    p.parent = node.get();
-    list.push_back(std::move(node));
+    if (add) add_checkpoint(p);
+    return {};
+}
+
+void Explorer::add_checkpoint(Path& p) {
+    prev_jmps_ = jmps_processed_;
+    prev_insns_ = stats_.processed;
+    Node* node = history_.add_node(p.hist, &p.st, p.pc);
+    node->listed = true;
+    auto& list = at_pc_[p.pc];
+    list.push_back(node);
     ++stats_.total_states;
     ++live_states_;
     stats_.peak_states = std::max(stats_.peak_states, live_states_);
     stats_.max_states_per_insn = std::max<uint64_t>(stats_.max_states_per_insn, list.size());
-    return {};
 }
 
-void Explorer::end_path(Stored* s) {
-    while (s) {
-        if (--s->branches > 0) return;
-        s = s->parent;
+// The current path continues as `old` did: what old's continuation needed
+// precise or read, the current path's checkpoints need too (the kernel's
+// propagate_precision and propagate_liveness). A state still being explored
+// has no final marks: then everything counts.
+void Explorer::propagate_hit(Path& p, const Node& old, const LiveMasks& live, bool in_progress) {
+    RegSlotSet precise;
+    const State& st = p.st;
+    for (size_t f = 0; f < st.frames.size(); ++f) {
+        const Frame& fr = st.frames[f];
+        for (int r = 0; r < kNumRegs; ++r) {
+            const bool wanted = in_progress ? ((live[f] >> r) & 1u) != 0 : old.precise.has_reg(f, r);
+            if (wanted && fr.regs[static_cast<size_t>(r)].type == RegType::Scalar) precise.set_reg(f, r);
+        }
+        for (size_t k = 0; k < fr.stack.size(); ++k) {
+            const StackSlot& slot = *fr.stack.slot(k);
+            const bool wanted = in_progress || old.precise.has_slot(f, k);
+            if (wanted && slot.is_spill() && slot.spilled.type == RegType::Scalar) precise.set_slot(f, k);
+            if (in_progress || old.read.has_slot(f, k)) history_.mark_read(p.hist, f, k);
+        }
     }
+    if (!precise.empty()) history_.mark_precise(p.hist, precise, false, st.frames.size() - 1);
 }
 
 void Explorer::push(Path&& p) {
-    if (p.parent) ++p.parent->branches;
+    history_.share(p.hist);
     pending_.push_back(std::move(p));
+}
+
+// ---- precision and liveness of the instruction being checked ----
+
+void Explorer::need_precise(const RegSlotSet& regs) {
+    if (!regs.empty()) history_.mark_precise(cur_->hist, regs, true, 0);
+}
+
+void Explorer::need_precise_reg(const State& st, int regno) {
+    if (st.reg(regno).type != RegType::Scalar) return;
+    RegSlotSet s;
+    s.set_reg(st.frames.size() - 1, regno);
+    need_precise(s);
+}
+
+void Explorer::note_stack_range(size_t frame, int64_t lo, int64_t hi) {
+    lo = std::max<int64_t>(lo, -StackState::kSize);
+    hi = std::min<int64_t>(hi, 0);
+    for (int64_t a = lo; a < hi; a += 8 - ((a % 8) + 8) % 8)
+        history_.mark_read(cur_->hist, frame, StackState::slot_of(static_cast<int>(a)));
+}
+
+// A load (or the read of an atomic) of `size` bytes at `ptr` + `insn_off`.
+void Explorer::note_stack_read(const RegState& ptr, int64_t insn_off, int size) {
+    if (ptr.type != RegType::PtrToStack) return;
+    const int64_t base = int64_t{ptr.off} + insn_off;
+    if (ptr.var.is_const()) {
+        const int64_t lo = base + static_cast<int64_t>(ptr.var.value());
+        note_stack_range(ptr.frameno, lo, lo + size);
+    } else {
+        note_stack_range(ptr.frameno, base + ptr.var.smin, base + ptr.var.smax + size);
+    }
+}
+
+// Any access at `ptr` + `insn_off`: the stack slot it names, for
+// backtracking; a whole-slot store hides the slot's old value.
+void Explorer::note_stack_access(const RegState& ptr, int64_t insn_off, int size, bool write) {
+    if (ptr.type != RegType::PtrToStack || !ptr.var.is_const()) return;
+    const int64_t off = int64_t{ptr.off} + static_cast<int64_t>(ptr.var.value()) + insn_off;
+    if (off < -StackState::kSize || off >= 0) return;
+    HistEntry& e = cur_->hist.hist.back();
+    e.stack_frame = ptr.frameno;
+    e.stack_off = static_cast<int16_t>(off);
+    if (write && size == 8 && off % 8 == 0)
+        cur_->hist.written.set_slot(ptr.frameno, StackState::slot_of(static_cast<int>(off)));
+}
+
+// Stack memory a helper reads through its arguments (before the call).
+void Explorer::note_helper_stack_reads(const State& st, const helpers::HelperProto& proto) {
+    using helpers::ArgType;
+    const MapInfo* map = nullptr;
+    for (unsigned i = 0; i < helpers::kMaxArgs; ++i) {
+        const RegState& r = st.reg(static_cast<int>(i + 1));
+        if (proto.args[i] == ArgType::ConstMapPtr && r.type == RegType::ConstPtrToMap && r.map < env_.maps.size())
+            map = &env_.maps[r.map].info;
+    }
+    for (unsigned i = 0; i < helpers::kMaxArgs; ++i) {
+        const ArgType arg = proto.args[i];
+        const RegState& r = st.reg(static_cast<int>(i + 1));
+        if (arg == ArgType::DontCare || r.type != RegType::PtrToStack) continue;
+        if (arg == ArgType::PtrToUninitMapValue || arg == ArgType::PtrToUninitMem) continue;  // written, not read
+        int64_t size = -1;  // unknown: the whole stack of that frame
+        if (arg == ArgType::PtrToMapKey && map) size = map->key_size;
+        else if (arg == ArgType::PtrToMapValue && map) size = map->value_size;
+        else if ((arg == ArgType::PtrToMem || arg == ArgType::PtrToMemOrNull) && i + 1 < helpers::kMaxArgs &&
+                 st.reg(static_cast<int>(i + 2)).type == RegType::Scalar)
+            size = static_cast<int64_t>(std::min<uint64_t>(st.reg(static_cast<int>(i + 2)).var.umax, StackState::kSize));
+        if (size < 0 || !r.var.is_const()) {
+            note_stack_range(r.frameno, -StackState::kSize, 0);
+            continue;
+        }
+        const int64_t lo = int64_t{r.off} + static_cast<int64_t>(r.var.value());
+        note_stack_range(r.frameno, lo, lo + size);
+    }
+}
+
+// Scalars linked by id that a conditional jump refines together.
+void Explorer::note_links(const State& st, uint32_t id_a, uint32_t id_b) {
+    std::vector<RegSlotSet> groups;
+    const uint32_t ids[2] = {id_a, id_b == id_a ? 0 : id_b};
+    for (uint32_t id : ids) {
+        if (id == 0) continue;
+        RegSlotSet g;
+        size_t members = 0;
+        for (size_t f = 0; f < st.frames.size(); ++f) {
+            const Frame& fr = st.frames[f];
+            for (int r = 0; r < kNumRegs; ++r)
+                if (fr.regs[static_cast<size_t>(r)].type == RegType::Scalar && fr.regs[static_cast<size_t>(r)].id == id) {
+                    g.set_reg(f, r);
+                    ++members;
+                }
+            for (size_t k = 0; k < fr.stack.size(); ++k) {
+                const StackSlot& slot = *fr.stack.slot(k);
+                if (slot.is_spill() && slot.spilled.type == RegType::Scalar && slot.spilled.id == id) {
+                    g.set_slot(f, k);
+                    ++members;
+                }
+            }
+        }
+        if (members > 1) groups.push_back(g);
+    }
+    if (!groups.empty()) cur_->hist.hist.back().links = history_.add_links(groups);
 }
 
 // ---- the main loop ----
@@ -250,7 +379,7 @@ Check Explorer::run() {
             }
         }
         if (prune || next == Next::EndPath) {
-            end_path(p.parent);
+            history_.end_path(p.hist.parent);
             if (pending_.empty()) return {};
             p = std::move(pending_.back());
             pending_.pop_back();
@@ -265,6 +394,12 @@ Check Explorer::step(Path& p, Next& next) {
     const Form form = in.info().form;
     const uint32_t pc = p.pc;
     p.prev_pc = pc;
+    if (isa::is_jump(in.op) || form == Form::CallHelper || form == Form::CallLocal || form == Form::Exit)
+        ++jmps_processed_;
+    HistEntry entry;
+    entry.pc = pc;
+    entry.frame = static_cast<uint8_t>(st.frames.size() - 1);
+    p.hist.hist.push_back(entry);
     switch (form) {
         case Form::AluImm:
         case Form::AluReg:
@@ -289,7 +424,7 @@ Check Explorer::step(Path& p, Next& next) {
         case Form::CondImm:
         case Form::CondReg: return do_cond_jump(p, in, next);
         case Form::CallHelper:
-            if (auto r = check_helper_call(env_, st, in.imm, pc); !r) return r;
+            if (auto r = do_helper_call(st, in.imm, pc); !r) return r;
             break;
         case Form::CallLocal: return do_call_local(p, in);
         case Form::CallReg: return invalid("callx is not supported");
@@ -375,11 +510,14 @@ Check Explorer::do_alu(State& st, const isa::Instruction& in) {
             }
             return deny(fmt::format("R{} pointer {} pointer prohibited", in.dst, alu_str(op)));
         }
+        // The scalar becomes part of a pointer: its range matters.
         if (dst.is_scalar()) {  // scalar OP pointer
             if (op == AluOp::Sub) return deny(fmt::format("R{} tried to subtract pointer from scalar", in.dst));
             const RegState scalar = dst;
+            need_precise_reg(st, in.dst);
             return do_ptr_alu(st, in, op, in.src, src, scalar);
         }
+        if (form == Form::AluReg) need_precise_reg(st, in.src);
         return do_ptr_alu(st, in, op, in.dst, dst, src);
     }
     dst = RegState::scalar(scalar_alu(op, width, dst.var, src.var));
@@ -399,21 +537,22 @@ Check Explorer::do_ptr_alu(State& st, const isa::Instruction& in, AluOp op, int 
         return deny(fmt::format("R{} pointer arithmetic on {} prohibited", ptr_regno, tn));
     if (op == AluOp::Sub && ptr.type == RegType::PtrToStack)
         return deny(fmt::format("R{} subtraction from stack pointer prohibited (add a negative offset instead)", in.dst));
+    // The kernel's check_reg_sane_offset (EINVAL).
     if (off.var.smin == std::numeric_limits<int64_t>::min() && !off.var.is_const())
-        return deny(fmt::format("math between {} pointer and register with unbounded min value is not allowed", tn));
+        return invalid(fmt::format("math between {} pointer and register with unbounded min value is not allowed", tn));
     RegState res = ptr;
     if (off.var.is_const()) {
         const auto v = static_cast<int64_t>(off.var.value());
         if (v <= -kMaxVarOff || v >= kMaxVarOff)
-            return deny(fmt::format("math between {} pointer and {} is not allowed", tn, v));
+            return invalid(fmt::format("math between {} pointer and {} is not allowed", tn, v));
         const int64_t n = op == AluOp::Add ? int64_t{res.off} + v : int64_t{res.off} - v;
         if (n <= -kMaxVarOff || n >= kMaxVarOff)
-            return deny(fmt::format("{} pointer offset {} is not allowed", tn, n));
+            return invalid(fmt::format("{} pointer offset {} is not allowed", tn, n));
         res.off = static_cast<int32_t>(n);
     } else {
         res.var = scalar_alu(op, 64, res.var, off.var);
         if (res.var.smin <= -kMaxVarOff)
-            return deny(fmt::format("value {} makes {} pointer be out of bounds", res.var.smin, tn));
+            return invalid(fmt::format("value {} makes {} pointer be out of bounds", res.var.smin, tn));
         if (ptr.type == RegType::PtrToStack && !env_.privileged())
             return deny(fmt::format("R{} variable stack access prohibited for !root, var_off={} off={} (unprivileged "
                                     "programs may only use constant stack offsets)", in.dst, res.var.var_off.str(), res.off));
@@ -436,20 +575,35 @@ Check Explorer::do_load_store(State& st, const isa::Instruction& in) {
             if (auto r = check_reg_read(st, in.src); !r) return r;
             if (auto r = check_reg_write(in.dst); !r) return r;
             const bool sx = BPF_MODE(in.info().code) == BPF_MEMSX;
-            return check_mem_access(env_, st, in.src, in.off, size, Access::Read, in.dst, sx, {});
+            const RegState ptr = st.reg(in.src);
+            if (auto r = check_mem_access(env_, st, in.src, in.off, size, Access::Read, in.dst, sx, {}); !r) return r;
+            note_stack_read(ptr, in.off, size);
+            note_stack_access(ptr, in.off, size, false);
+            return {};
         }
         case Form::StoreReg: {
             if (auto r = check_reg_read(st, in.dst); !r) return r;
             if (auto r = check_reg_read(st, in.src); !r) return r;
+            const RegState ptr = st.reg(in.dst);
+            const RegState& value = st.reg(in.src);
+            // Zero stored below a whole slot makes the bytes known zero (STACK_ZERO): that value matters.
+            if (ptr.type == RegType::PtrToStack && value.is_scalar() && value.var.is_zero() &&
+                (size != 8 || !ptr.var.is_const()))
+                need_precise_reg(st, in.src);
             StoreValue v;
             v.regno = in.src;
-            return check_mem_access(env_, st, in.dst, in.off, size, Access::Write, -1, false, v);
+            if (auto r = check_mem_access(env_, st, in.dst, in.off, size, Access::Write, -1, false, v); !r) return r;
+            note_stack_access(ptr, in.off, size, true);
+            return {};
         }
         case Form::StoreImm: {
             if (auto r = check_reg_read(st, in.dst); !r) return r;
+            const RegState ptr = st.reg(in.dst);
             StoreValue v;
             v.imm = static_cast<uint64_t>(static_cast<int64_t>(in.imm));
-            return check_mem_access(env_, st, in.dst, in.off, size, Access::Write, -1, false, v);
+            if (auto r = check_mem_access(env_, st, in.dst, in.off, size, Access::Write, -1, false, v); !r) return r;
+            note_stack_access(ptr, in.off, size, true);
+            return {};
         }
         default: break;
     }
@@ -464,7 +618,10 @@ Check Explorer::do_load_store(State& st, const isa::Instruction& in) {
     }
     if (fetch && !cmpxchg)
         if (auto r = check_reg_write(in.src); !r) return r;
+    const RegState ptr = st.reg(in.dst);
     if (auto r = check_atomic_access(env_, st, in.dst, in.off, size, in.src); !r) return r;
+    note_stack_read(ptr, in.off, size);
+    note_stack_access(ptr, in.off, size, false);
     const Scalar old = Scalar::unknown_bits(static_cast<unsigned>(size) * 8);
     if (cmpxchg) st.reg(BPF_REG_0) = RegState::scalar(old);
     else if (fetch) st.reg(in.src) = RegState::scalar(old);
@@ -545,6 +702,11 @@ void mark_pkt_range(State& st, const RegState& pkt, bool strict) {
     });
 }
 
+// Pointers the kernel knows are not NULL (reg_not_null).
+bool never_null(const RegState& r) {
+    return r.type == RegType::PtrToMapValue || r.type == RegType::PtrToMem || r.type == RegType::PtrToSockCommon;
+}
+
 bool is_init_pkt(const RegState& r) { return r.type == RegType::PtrToPacket && r.off == 0 && r.var.is_zero(); }
 
 // Packet-pointer comparison: adds ranges in the branch(es) where the pointer is proven below the end.
@@ -588,6 +750,7 @@ Check Explorer::do_cond_jump(Path& p, const isa::Instruction& in, Next& next) {
     bool taken_ok = true, fall_ok = true;
 
     if (a.is_scalar() && b.is_scalar()) {
+        note_links(st, a.id, is_reg ? b.id : 0);
         RegState ta = a, tb = b, fa = a, fb = b;
         taken_ok = scalar_refine(op, width, ta.var, tb.var);
         fall_ok = scalar_refine(negate(op), width, fa.var, fb.var);
@@ -615,16 +778,26 @@ Check Explorer::do_cond_jump(Path& p, const isa::Instruction& in, Next& next) {
         // ranges recorded
     } else if (!env_.privileged()) {
         return deny(fmt::format("R{} pointer comparison prohibited", a.is_ptr() ? in.dst : in.src));
+    } else if (width == 64 && (op == CmpOp::Eq || op == CmpOp::Ne) &&
+               ((never_null(a) && b.is_scalar() && b.var.is_zero()) || (never_null(b) && a.is_scalar() && a.var.is_zero()))) {
+        // A pointer that cannot be NULL is never equal to 0 (the kernel's is_branch_taken).
+        (op == CmpOp::Eq ? taken_ok : fall_ok) = false;
     }
 
+    if (!taken_ok || !fall_ok) {
+        // One way only, decided by the scalars' ranges: those ranges matter.
+        if (a.is_scalar()) need_precise_reg(st, in.dst);
+        if (is_reg && b.is_scalar()) need_precise_reg(st, in.src);
+    }
     if (taken_ok) {
         Path other;
         other.st = std::move(taken);
         other.pc = tgt;
         other.prev_pc = p.pc;
-        other.parent = p.parent;
         other.trace = p.trace;
         if (fall_ok) {
+            history_.add_node(p.hist, nullptr, p.pc);  // both ways: a fork
+            other.hist = p.hist;
             push(std::move(other));
         } else {
             // Only the jump is possible: continue there.
@@ -643,6 +816,34 @@ Check Explorer::do_cond_jump(Path& p, const isa::Instruction& in, Next& next) {
 
 // ---- calls and exit ----
 
+Check Explorer::do_helper_call(State& st, int32_t helper_id, uint32_t pc) {
+    using helpers::ArgType;
+    const helpers::HelperProto* proto = helpers::find_prototype(static_cast<uint32_t>(helper_id));
+    if (!proto)
+        for (const helpers::HelperProto& host : env_.in.host_helpers)
+            if (host.id == static_cast<uint32_t>(helper_id)) proto = &host;
+    if (proto) {
+        note_helper_stack_reads(st, *proto);
+        // Sizes, constants and NULLs passed for pointers: the checks depend on their values.
+        RegSlotSet need;
+        const size_t f = st.frames.size() - 1;
+        for (unsigned i = 0; i < helpers::kMaxArgs; ++i) {
+            const ArgType arg = proto->args[i];
+            const int regno = static_cast<int>(i + 1);
+            if (arg != ArgType::DontCare && arg != ArgType::Anything && st.reg(regno).is_scalar()) need.set_reg(f, regno);
+        }
+        // A lookup with a constant key may be known to succeed (array maps): the key's spilled value matters.
+        if (proto->id == BPF_FUNC_map_lookup_elem && st.reg(BPF_REG_2).type == RegType::PtrToStack &&
+            st.reg(BPF_REG_2).var.is_const()) {
+            const RegState& key = st.reg(BPF_REG_2);
+            const int64_t off = int64_t{key.off} + static_cast<int64_t>(key.var.value());
+            if (off >= -StackState::kSize && off < 0) need.set_slot(key.frameno, StackState::slot_of(static_cast<int>(off)));
+        }
+        need_precise(need);
+    }
+    return check_helper_call(env_, st, helper_id, pc);
+}
+
 Check Explorer::do_call_local(Path& p, const isa::Instruction& in) {
     State& st = p.st;
     if (st.frames.size() >= static_cast<size_t>(kMaxCallFrames))
@@ -656,6 +857,7 @@ Check Explorer::do_call_local(Path& p, const isa::Instruction& in) {
     callee.callsite = static_cast<int32_t>(p.pc);
     callee.subprog = env_.cfg.subprog_of[tgt];
     st.frames.push_back(std::move(callee));
+    p.hist.written.slots[st.frames.size() - 1].set();  // a fresh stack: nothing above is read through it
     p.pc = tgt;
     return {};
 }
@@ -685,6 +887,7 @@ Check Explorer::do_exit(Path& p, Next& next) {
     if (r0.is_ptr() && !env_.privileged()) return deny("R0 leaks addr as return value");
     if (r0.is_ptr() && env_.ctx.ret_range)
         return invalid(fmt::format("At program exit the register R0 is not a known value ({})", type_name(r0.type)));
+    if (env_.ctx.ret_range && r0.is_scalar()) need_precise_reg(st, BPF_REG_0);
     if (env_.ctx.ret_range && (r0.var.smin < env_.ctx.ret_min || r0.var.smax > env_.ctx.ret_max))
         return invalid(fmt::format("At program exit the register R0 has smin={} smax={} should have been in [{}, {}]",
                                    r0.var.smin, r0.var.smax, env_.ctx.ret_min, env_.ctx.ret_max));

@@ -18,8 +18,22 @@ enum class SlotType : uint8_t {
 
 struct StackSlot {
     std::array<SlotType, 8> bytes{};  // bytes[i]: byte at (slot start + i)
-    RegState spilled;                 // valid when all bytes are Spill
+    RegState spilled;                 // valid when is_spill()
+    // A register spilled at the slot's start: all 8 bytes, or (a scalar
+    // stored with a narrower store, the kernel's narrow spill) the first
+    // spill_size() bytes, the rest being plain data.
     bool is_spill() const { return bytes[0] == SlotType::Spill; }
+    size_t spill_size() const {
+        size_t n = 0;
+        while (n < bytes.size() && bytes[n] == SlotType::Spill) ++n;
+        return n;
+    }
+    // Part of the spill is overwritten: the register is gone, its bytes are data.
+    void scrub() {
+        for (SlotType& t : bytes)
+            if (t == SlotType::Spill) t = SlotType::Misc;
+        spilled = {};
+    }
     bool operator==(const StackSlot&) const = default;
 };
 

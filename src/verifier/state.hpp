@@ -5,6 +5,7 @@
 #include "verifier/stack_state.hpp"
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -55,10 +56,50 @@ struct State {
 // Which registers are live in each frame: bit r set = r may still be read.
 using LiveMasks = std::vector<uint16_t>;  // one per frame
 
+inline constexpr size_t kStackSlots = StackState::kSize / 8;
+using SlotSet = std::bitset<kStackSlots>;
+
+// A set of registers and stack slots in each call frame (by frame index):
+// precision marks, stack slots read, slots written.
+struct RegSlotSet {
+    std::array<uint16_t, kMaxCallFrames> regs{};
+    std::array<SlotSet, kMaxCallFrames> slots{};
+
+    bool has_reg(size_t f, int r) const { return (regs[f] >> r) & 1u; }
+    void set_reg(size_t f, int r) { regs[f] = static_cast<uint16_t>(regs[f] | (1u << r)); }
+    void clear_reg(size_t f, int r) { regs[f] = static_cast<uint16_t>(regs[f] & ~(1u << r)); }
+    bool has_slot(size_t f, size_t k) const { return k < kStackSlots && slots[f].test(k); }
+    void set_slot(size_t f, size_t k) {
+        if (k < kStackSlots) slots[f].set(k);
+    }
+    void clear_slot(size_t f, size_t k) {
+        if (k < kStackSlots) slots[f].reset(k);
+    }
+    void clear_frame(size_t f) {
+        regs[f] = 0;
+        slots[f].reset();
+    }
+    bool empty() const;
+    bool intersects(const RegSlotSet& o) const;
+    bool subset_of(const RegSlotSet& o) const;
+    RegSlotSet& operator|=(const RegSlotSet& o);
+};
+
+// What an explored state's continuation depended on, for comparing it with
+// the current state (the kernel's precision and liveness marks). nullptr
+// means "everything" (a state whose exploration is still in progress).
+struct PruneMarks {
+    const RegSlotSet* precise = nullptr;  // scalars whose range mattered
+    const RegSlotSet* read = nullptr;     // stack slots read before written
+};
+
 // `old` was explored and found safe: is `cur` safe too (every concrete state
-// of cur is one of old's, for what old's continuation can observe)?
-bool state_subsumes(const State& old, const State& cur, const LiveMasks& live);
-// Exactly the same on live registers, stack and references.
+// of cur is one of old's, for what old's continuation can observe)? Scalars
+// without a precision mark in `old` may hold any value in `cur`; stack slots
+// old's continuation never read are not compared.
+bool state_subsumes(const State& old, const State& cur, const LiveMasks& live, const PruneMarks& marks = {});
+// Exactly the same on live registers, stack and references (ids compared up
+// to renaming): a loop that comes back here never ends.
 bool state_equal(const State& a, const State& b, const LiveMasks& live);
 
 }  // namespace bpfrt::verifier

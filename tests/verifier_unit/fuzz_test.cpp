@@ -4,7 +4,10 @@
 // Programs are generated from a small grammar that produces many accepted
 // programs: arithmetic on r0-r5 (ALU64 and ALU32), forward conditional
 // jumps, loads from the context, stack stores and loads, and map-value
-// accesses with variable offsets, variable-offset stack accesses (privileged).
+// accesses with variable offsets, variable-offset stack accesses (privileged),
+// bounded loops, spills and fills (whole and narrow) and linked register
+// copies, so that state pruning (precision and liveness marks) is exercised.
+// Each accepted program runs several times on different data.
 // BPFRT_VERIFIER_FUZZ_N sets the count (default 100000, about 2 s).
 #include "verify_helpers.hpp"
 
@@ -92,7 +95,7 @@ private:
                                        BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE};
         const int op = kAlu[rng_() % std::size(kAlu)];
         const int jop = kJmp[rng_() % std::size(kJmp)];
-        switch (rng_() % 13) {
+        switch (rng_() % 16) {
             case 0: return {BPF_ALU64_IMM(op, reg(), imm())};
             case 1: return {BPF_ALU64_REG(op, reg(), reg())};
             case 2: return {BPF_ALU32_IMM(op, reg(), imm())};
@@ -131,12 +134,65 @@ private:
                 else p.push_back(BPF_LDX_MEM(sz, reg(), BPF_REG_9, 0));
                 return p;
             }
+            case 13: {  // bounded loop around a straight piece: r9 counts
+                Prog body = straight_piece();
+                const auto n = static_cast<int32_t>(1 + rng_() % 6);
+                Prog p = {BPF_MOV64_IMM(BPF_REG_9, 0)};
+                p.insert(p.end(), body.begin(), body.end());
+                p.push_back(BPF_ALU64_IMM(BPF_ADD, BPF_REG_9, 1));
+                p.push_back(BPF_JMP_IMM(BPF_JLT, BPF_REG_9, n, static_cast<int16_t>(-static_cast<int>(body.size()) - 2)));
+                return p;
+            }
+            case 14: {  // spill and fill through an aligned slot, whole or narrow
+                const auto off = static_cast<int16_t>(-8 * static_cast<int>(1 + rng_() % 8));
+                const int sz = rng_() % 2 ? BPF_DW : BPF_W;
+                return {BPF_STX_MEM(sz, BPF_REG_10, reg(), off), BPF_LDX_MEM(sz, reg(), BPF_REG_10, off)};
+            }
+            case 15: {  // a copy checked in place of the original, the original used as an offset
+                const int a = reg(), b = reg();
+                const int32_t lim = static_cast<int32_t>(rng_() % 72);
+                return {BPF_MOV64_REG(a, b), BPF_JMP_IMM(BPF_JGT, a, lim, 3), BPF_MOV64_REG(BPF_REG_8, BPF_REG_6),
+                        BPF_ALU64_REG(BPF_ADD, BPF_REG_8, b), BPF_LDX_MEM(size(), reg(), BPF_REG_8, 0)};
+            }
             default: return {BPF_ALU64_IMM(BPF_AND, reg(), static_cast<int32_t>(rng_() % 64))};
+        }
+    }
+    // A piece without jumps (a loop body).
+    Prog straight_piece() {
+        for (;;) {
+            Prog p = piece();
+            bool jumps = false;
+            for (const bpf_insn& in : p)
+                if ((BPF_CLASS(in.code) == BPF_JMP || BPF_CLASS(in.code) == BPF_JMP32) && BPF_OP(in.code) != BPF_CALL)
+                    jumps = true;
+            if (!jumps) {
+                bool uses_r9 = false;
+                for (const bpf_insn& in : p) uses_r9 |= in.dst_reg == BPF_REG_9;
+                if (!uses_r9) return p;
+            }
         }
     }
 
     std::mt19937_64 rng_;
 };
+
+constexpr int kRunsPerProgram = 4;
+
+// Input data: each 8-byte word random, small, zero or all ones, so that both
+// sides of the generated comparisons are taken.
+template <size_t N>
+void fill(std::array<uint8_t, N>& buf, std::mt19937_64& rng) {
+    for (size_t i = 0; i < N; i += 8) {
+        uint64_t v = rng();
+        switch (rng() % 4) {
+            case 0: v %= 80; break;
+            case 1: v = 0; break;
+            case 2: v = ~uint64_t{0} - v % 8; break;
+            default: break;
+        }
+        std::memcpy(buf.data() + i, &v, std::min<size_t>(8, N - i));
+    }
+}
 
 uint64_t fake_prandom(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::ExecContext&) { return 4; }
 
@@ -196,14 +252,16 @@ TEST(Fuzz, AcceptedProgramsRunWithoutFaults) {
         p[1].imm = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(addr) >> 32));
         auto prog = vm::make_interpreter(p, &helpers, vm::Mode::Checked);
         ASSERT_TRUE(prog.has_value()) << prog.error().message << "\n" << dump(p);
-        for (auto& b : ctx_buf) b = static_cast<uint8_t>(data_rng());
-        for (auto& b : value) b = static_cast<uint8_t>(data_rng());
-        vm::ExecContext ctx;
-        ctx.allow(ctx_buf.data(), ctx_buf.size(), false);
-        ctx.allow(value.data(), value.size(), true);
-        auto ran = (*prog)->run(reinterpret_cast<uintptr_t>(ctx_buf.data()), 0, ctx);
-        ASSERT_TRUE(ran.has_value()) << "accepted program faulted: " << ran.error().message << "\nprogram: " << dump(p)
-                                     << "\nverifier: processed " << r.processed_insns;
+        for (int run = 0; run < kRunsPerProgram; ++run) {
+            fill(ctx_buf, data_rng);
+            fill(value, data_rng);
+            vm::ExecContext ctx;
+            ctx.allow(ctx_buf.data(), ctx_buf.size(), false);
+            ctx.allow(value.data(), value.size(), true);
+            auto ran = (*prog)->run(reinterpret_cast<uintptr_t>(ctx_buf.data()), 0, ctx);
+            ASSERT_TRUE(ran.has_value()) << "accepted program faulted: " << ran.error().message
+                                         << "\nprogram: " << dump(p) << "\nverifier: processed " << r.processed_insns;
+        }
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("fuzz: %ld programs, %ld accepted, %.1f s\n", n, accepted, s);
