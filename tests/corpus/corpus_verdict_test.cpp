@@ -41,10 +41,6 @@ struct KnownDifference {
 
 // Keep in step with the work that fixes them: the test fails when one matches.
 constexpr KnownDifference kKnownDifferences[] = {
-    {"sock_dns", "verifier exploration: 'program is too large' on a bounded label-walking loop (state pruning)"},
-    {"xdp_loop_map_bound", "verifier exploration: 'program is too large' on a loop bounded by a map value"},
-    {"xdp_ipv4_options", "verifier exploration: 'program is too large' on the IPv4 options loop"},
-    {"xdp_syn_options", "verifier exploration: 'program is too large' on the unrolled TCP options parser"},
     {"xdp_bpf_loop", "bpf_loop (181) with a callback (lddw src_reg 4, BPF_PSEUDO_FUNC) is not supported yet"},
     {"tc_locked_stats", "the loader does not give the verifier the map value's struct bpf_spin_lock offset from "
                         "BTF (MapInfo::btf / spin_lock_off), so bpf_spin_lock is refused"},
