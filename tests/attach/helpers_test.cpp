@@ -21,6 +21,17 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 
+#if BPFRT_HAVE_KERNEL_ORACLE
+#include "kernel_oracle.hpp"
+
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace bpfrt::test {
 namespace {
 
@@ -706,7 +717,7 @@ std::vector<bpf_insn> vprintk(std::string_view fmt, std::vector<PrintArg> args, 
     std::vector<bpf_insn> p;
     auto store_bytes = [&](std::string_view text, int32_t base) {
         char chunk[32] = {};
-        std::memcpy(chunk, text.data(), std::min(text.size(), sizeof chunk));
+        if (!text.empty()) std::memcpy(chunk, text.data(), std::min(text.size(), sizeof chunk));
         for (int i = 0; i < 4; ++i) {
             int64_t v = 0;
             std::memcpy(&v, chunk + 8 * i, 8);
@@ -866,6 +877,239 @@ TEST(PerfEventOutput, RestrictedCSocketFilterToAPerfBuffer) {
         EXPECT_NE(lines[2].find("len 80 proto 1 err 0"), std::string::npos) << lines[2];
     }
 }
+
+
+// ---- Against the kernel (where bpf() and perf_event_open() are permitted) ----
+#if BPFRT_HAVE_KERNEL_ORACLE
+
+// A bpf-output perf event of the kernel on one CPU, its ring mapped.
+class KernelPerfEvent {
+public:
+    static constexpr size_t kDataPages = 2;
+    KernelPerfEvent() = default;
+    KernelPerfEvent(const KernelPerfEvent&) = delete;
+    KernelPerfEvent& operator=(const KernelPerfEvent&) = delete;
+    ~KernelPerfEvent() {
+        if (ring_ != MAP_FAILED) ::munmap(ring_, (kDataPages + 1) * 4096);
+    }
+    // errno, 0 when open.
+    int open(int cpu) {
+        perf_event_attr attr{};
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.size = sizeof attr;
+        attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+        attr.sample_type = PERF_SAMPLE_RAW;
+        attr.sample_period = 1;
+        attr.wakeup_events = 1;
+        const long fd = ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+        if (fd < 0) return errno;
+        fd_ = kernel::Fd(static_cast<int>(fd));
+        ring_ = ::mmap(nullptr, (kDataPages + 1) * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+        if (ring_ == MAP_FAILED) return errno;
+        return ::ioctl(fd_.get(), PERF_EVENT_IOC_ENABLE, 0) == 0 ? 0 : errno;
+    }
+    int fd() const { return fd_.get(); }
+    // The raw data of the samples written since the last call.
+    std::vector<std::vector<std::byte>> take_samples() {
+        auto* page = static_cast<perf_event_mmap_page*>(ring_);
+        const auto* data = static_cast<const std::byte*>(ring_) + 4096;
+        const uint64_t size = kDataPages * 4096;
+        const uint64_t head = __atomic_load_n(&page->data_head, __ATOMIC_ACQUIRE);
+        uint64_t tail = page->data_tail;
+        std::vector<std::vector<std::byte>> out;
+        std::vector<std::byte> record;
+        while (tail < head) {
+            perf_event_header header;
+            copy(data, size, tail, &header, sizeof header);
+            record.resize(header.size);
+            copy(data, size, tail, record.data(), header.size);
+            if (header.type == PERF_RECORD_SAMPLE) {
+                uint32_t raw = 0;
+                std::memcpy(&raw, record.data() + sizeof header, sizeof raw);
+                const auto* raw_data = record.data() + sizeof header + sizeof raw;
+                out.emplace_back(raw_data, raw_data + raw);
+            }
+            tail += header.size;
+        }
+        __atomic_store_n(&page->data_tail, tail, __ATOMIC_RELEASE);
+        return out;
+    }
+
+private:
+    static void copy(const std::byte* data, uint64_t size, uint64_t pos, void* out, size_t n) {
+        for (size_t i = 0; i < n; ++i) static_cast<std::byte*>(out)[i] = data[(pos + i) % size];
+    }
+    kernel::Fd fd_;
+    void* ring_ = MAP_FAILED;
+};
+
+// Pins the calling thread to one CPU while it lives: the kernel's
+// BPF_F_CURRENT_CPU is the CPU the test run happens on.
+class PinnedTo {
+public:
+    explicit PinnedTo(int cpu) {
+        ok_ = ::sched_getaffinity(0, sizeof saved_, &saved_) == 0;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        ok_ = ok_ && ::sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    ~PinnedTo() {
+        if (ok_) ::sched_setaffinity(0, sizeof saved_, &saved_);
+    }
+    bool ok() const { return ok_; }
+
+private:
+    cpu_set_t saved_{};
+    bool ok_ = false;
+};
+
+// The same program (perf_output) in the kernel and here, case by case: the
+// helper's result and the raw samples each side's reader gets. Slot roles:
+// "own" is CPU 0 in the kernel (the thread is pinned there) and this thread's
+// CPU slot here; "other" another CPU with a reader; "empty" a slot without
+// one; "past" the first index past max_entries.
+TEST(PerfEventOutputKernelDiff, ResultsAndSamplesMatchTheKernel) {
+    std::string why;
+    if (!kernel::kernel_bpf_available(&why)) GTEST_SKIP() << why;
+    const int kernel_cpus = std::min(2, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+    PinnedTo pinned(0);
+    if (!pinned.ok()) GTEST_SKIP() << "cannot pin the thread to CPU 0: " << std::strerror(errno);
+    constexpr uint32_t kKernelSlots = 4;
+    kernel::MapResult kmap = kernel::create_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, kKernelSlots);
+    ASSERT_EQ(kmap.error, 0);
+    KernelPerfEvent kevents[2];
+    for (int cpu = 0; cpu < kernel_cpus; ++cpu) {
+        if (const int e = kevents[cpu].open(cpu); e != 0) GTEST_SKIP() << "perf_event_open: " << std::strerror(e);
+        const uint32_t key = static_cast<uint32_t>(cpu), value = static_cast<uint32_t>(kevents[cpu].fd());
+        ASSERT_EQ(kernel::map_update(kmap.fd.get(), &key, &value), 0);
+    }
+
+    Runtime rt;
+    const uint32_t cpus = maps::possible_cpus();
+    auto map = perf_map(rt, cpus + 1);
+    ASSERT_TRUE(map);
+    Received got;
+    auto pb = reader(rt, map->fd(), got);
+    ASSERT_TRUE(pb) << pb.error().message;
+    const uint32_t self = maps::current_cpu_slot();
+
+    enum class Slot { Current, Own, Other, Empty, Past };
+    struct Case {
+        const char* what;
+        Slot slot;
+        uint64_t extra_flags;
+        int32_t size;
+    };
+    const Case cases[] = {
+        {"current cpu, 5 bytes", Slot::Current, 0, 5},
+        {"current cpu, 16 bytes", Slot::Current, 0, 16},
+        {"current cpu, 0 bytes", Slot::Current, 0, 0},
+        {"own slot by index", Slot::Own, 0, 8},
+        {"other cpu's slot", Slot::Other, 0, 8},
+        {"empty slot", Slot::Empty, 0, 8},
+        {"past max_entries", Slot::Past, 0, 8},
+        {"10 packet bytes", Slot::Current, uint64_t{10} << 32, 4},
+        {"50 packet bytes (all)", Slot::Current, uint64_t{50} << 32, 3},
+        {"51 packet bytes", Slot::Current, uint64_t{51} << 32, 4},
+        {"a flag bit past the masks", Slot::Current, uint64_t{1} << 52, 4},
+    };
+    const std::vector<uint8_t> frame = ip_frame(6);
+    for (const Case& c : cases) {
+        if (c.slot == Slot::Other && (kernel_cpus < 2 || cpus < 2)) continue;
+        SCOPED_TRACE(c.what);
+        auto index = [&](bool kernel_side) -> uint64_t {
+            switch (c.slot) {
+                case Slot::Current: return BPF_F_CURRENT_CPU;
+                case Slot::Own: return kernel_side ? 0 : self;
+                case Slot::Other: return kernel_side ? 1 : (self + 1) % cpus;
+                case Slot::Empty: return kernel_side ? 2 : cpus;
+                case Slot::Past: return kernel_side ? kKernelSlots : cpus + 1;
+            }
+            return 0;
+        };
+        auto kprog = perf_output(kmap.fd.get(), index(true) | c.extra_flags, c.size);
+        kernel::LoadResult kl = kernel::prog_load(BPF_PROG_TYPE_SOCKET_FILTER, kprog, "GPL");
+        ASSERT_TRUE(kl.accepted()) << kl.log;
+        kernel::TestRunResult kr = kernel::test_run(kl.fd.get(), frame);
+        ASSERT_EQ(kr.error, 0);
+        std::vector<std::vector<std::byte>> kernel_samples = kevents[0].take_samples();
+        if (kernel_cpus > 1) {
+            auto more = kevents[1].take_samples();
+            kernel_samples.insert(kernel_samples.end(), more.begin(), more.end());
+        }
+
+        const Loaded ours = load(rt, BPF_PROG_TYPE_SOCKET_FILTER, perf_output(map->fd(), index(false) | c.extra_flags, c.size));
+        ASSERT_EQ(ours.error, 0) << ours.log;
+        // The kernel's test run gives socket filters the packet from the network header: so do we here.
+        const uint64_t r0 = run_packet(rt, ours.fd, frame, {.view = runtime::SkbView::Network}).r0;
+        got.samples.clear();
+        pb->consume();
+        std::vector<std::vector<std::byte>> our_samples;
+        for (auto& [cpu, data] : got.samples) our_samples.push_back(std::move(data));
+
+        EXPECT_EQ(static_cast<int32_t>(r0), static_cast<int32_t>(kr.retval));
+        EXPECT_EQ(our_samples, kernel_samples);
+    }
+}
+
+// trace_vprintk's and trace_printk's results (the message length or
+// -EINVAL) for the same formats and arguments as the kernel's.
+TEST(TraceVprintkKernelDiff, ResultsMatchTheKernel) {
+    std::string why;
+    if (!kernel::kernel_bpf_available(&why)) GTEST_SKIP() << why;
+    Runtime rt;
+    const std::string_view ip4("\xc0\xa8\x01\x02", 4);
+    const std::string_view ip6("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    struct Case {
+        std::vector<bpf_insn> prog;
+        const char* what;
+    };
+    const std::vector<PrintArg> thirteen(13, PrintArg{1});
+    const Case cases[] = {
+        {vprintk("a=%d b=%u c=%x d=%lld e=%llx\n", {{static_cast<uint64_t>(-5)}, {7}, {255}, {static_cast<uint64_t>(-9)}, {0xabc}}), "integers"},
+        {vprintk("%d%d%d%d%d%d%d%d%d%d%d%d", {{1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}, {12}}), "12 args"},
+        {vprintk("[%5d|%-4u|%08x|%+d|%i]", {{42}, {7}, {0xbeef}, {3}, {static_cast<uint64_t>(-1)}}), "flags, widths"},
+        {vprintk("%ld %lu %lx %X", {{static_cast<uint64_t>(-2)}, {1ULL << 40}, {1ULL << 36}, {0xab}}), "longs"},
+        {vprintk("%d %u", {{0x1'0000'0005ULL}, {0xffff'ffff'ffffULL}}), "ints"},
+        {vprintk("s=%s c=%c %-4s|", {{0, -64}, {'x'}, {0, -61}}, std::string_view("hi\0lo\0", 6)), "strings"},
+        {vprintk("%px", {{0xff}}), "%px"},
+        {vprintk("%pI4 %pi4", {{0, -64}, {0, -64}}, ip4), "IPv4"},
+        {vprintk("%pI6 %pi6", {{0, -64}, {0, -64}}, ip6), "IPv6"},
+        {vprintk("100%% x", {}), "%%"},
+        {vprintk("plain", {}, {}, -1, 0, true), "NULL data"},
+        {vprintk("x", {{1}, {2}}), "fewer conversions than args"},
+        {vprintk("%d", {{1}, {2}}, {}, -1, 12), "data_len 12"},
+        {vprintk("%d", thirteen), "13 args"},
+        {vprintk("%d %d", {{1}}), "too few args"},
+        {vprintk("%d", {}, {}, -1, 0, true), "no args"},
+        {vprintk("%o", {{8}}), "%o"},
+        {vprintk("%.2d", {{8}}), "precision"},
+        {vprintk("%hd", {{8}}), "%hd"},
+        {vprintk("%zu", {{8}}), "%zu"},
+        {vprintk("%lllx", {{8}}), "%lllx"},
+        {vprintk("%#x", {{8}}), "%#x"},
+        {vprintk("%sx", {{0, -64}}, std::string_view("a\0", 2)), "%sx"},
+        {vprintk("%pq", {{8}}), "%pq"},
+        {vprintk("%pI5", {{8}}), "%pI5"},
+        {vprintk("a\x01", {}), "control character"},
+        {vprintk("abcd", {}, {}, 4), "no NUL"},
+        {printk(le_string("n=%d\n\0\0"), 6), "trace_printk"},
+        {printk(le_string("%5d\0\0\0\0"), 4), "trace_printk width"},
+        {printk(le_string("%o\0\0\0\0\0"), 3), "trace_printk %o"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        kernel::LoadResult kl = kernel::prog_load(BPF_PROG_TYPE_SOCKET_FILTER, c.prog, "GPL");
+        ASSERT_TRUE(kl.accepted()) << kl.log;
+        kernel::TestRunResult kr = kernel::test_run(kl.fd.get(), ip_frame(6));
+        ASSERT_EQ(kr.error, 0);
+        EXPECT_EQ(static_cast<int32_t>(run_filter(rt, c.prog)), static_cast<int32_t>(kr.retval));
+    }
+    rt.take_trace();
+}
+
+#endif  // BPFRT_HAVE_KERNEL_ORACLE
 
 }  // namespace
 }  // namespace bpfrt::test
