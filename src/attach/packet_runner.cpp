@@ -50,6 +50,25 @@ const char* xdp_action_name(uint64_t action) {
     }
 }
 
+std::vector<std::string> describe_redirects(const RedirectStats& stats) {
+    std::vector<std::string> lines;
+    for (const auto& [ifindex, t] : stats.targets) {
+        if (t.packets == 0 && t.errors == 0) continue;  // registered, never used
+        std::string line = fmt::format("ifindex {} ({})", ifindex, t.name.empty() ? "no such interface" : t.name);
+        if (t.packets != 0 || !t.name.empty()) {
+            line += fmt::format(": {} packets, {} bytes", t.packets, t.bytes);
+            if (t.tx != 0) line += fmt::format(" ({} by XDP_TX)", t.tx);
+            if (t.errors != 0) line += fmt::format(", {} errors", t.errors);
+        } else {
+            line += fmt::format(": {} errors", t.errors);
+        }
+        lines.push_back(std::move(line));
+    }
+    if (stats.no_target != 0)
+        lines.push_back(fmt::format("no target chosen (XDP_REDIRECT without bpf_redirect*): {} errors", stats.no_target));
+    return lines;
+}
+
 Result<std::unique_ptr<PacketRunner>> PacketRunner::create(Runtime& runtime, int prog_fd,
                                                            const PacketRunOptions& options) {
     auto program = runtime.state().program_at(prog_fd);

@@ -132,4 +132,12 @@ private:
 // Names of XDP actions ("pass", "drop"...; "invalid" beyond XDP_REDIRECT).
 const char* xdp_action_name(uint64_t action);
 
+// One line per target and one for redirects without a target, for
+// summaries (empty when nothing was redirected or transmitted):
+//   "ifindex 5 (out.pcap): 120 packets, 7680 bytes (3 by XDP_TX)"
+//   "ifindex 5 (out.pcap): 118 packets, 7552 bytes, 2 errors"
+//   "ifindex 9 (no such interface): 4 errors"
+//   "no target chosen (XDP_REDIRECT without bpf_redirect*): 2 errors"
+std::vector<std::string> describe_redirects(const RedirectStats& stats);
+
 }  // namespace bpfrt::attach

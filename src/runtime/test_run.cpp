@@ -122,7 +122,7 @@ Result<Ctx> read_ctx(std::span<const std::byte> in) {
     if (in.size() > sizeof ctx &&
         std::any_of(in.begin() + sizeof ctx, in.end(), [](std::byte b) { return b != std::byte{0}; }))
         return fail(E2BIG, fmt::format("ctx_in has non-zero bytes beyond the {} of the context", sizeof ctx));
-    std::memcpy(&ctx, in.data(), std::min(in.size(), sizeof ctx));
+    if (!in.empty()) std::memcpy(&ctx, in.data(), std::min(in.size(), sizeof ctx));
     return ctx;
 }
 

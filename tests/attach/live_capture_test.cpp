@@ -153,7 +153,7 @@ private:
             rtattr a{static_cast<unsigned short>(RTA_LENGTH(len)), type};
             const size_t at = hdr()->nlmsg_len;
             std::memcpy(buf + at, &a, sizeof a);
-            std::memcpy(buf + at + RTA_LENGTH(0), data, len);
+            if (len != 0) std::memcpy(buf + at + RTA_LENGTH(0), data, len);
             hdr()->nlmsg_len = static_cast<uint32_t>(NLMSG_ALIGN(at + RTA_LENGTH(len)));
         }
         size_t nest(uint16_t type) {

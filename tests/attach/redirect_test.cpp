@@ -438,6 +438,21 @@ TEST(XdpActions, BroadcastToEveryEntry) {
     EXPECT_EQ(sinks[2].frames.size(), 2u);
 }
 
+TEST(XdpActions, SummaryLines) {
+    attach::RedirectStats stats;
+    EXPECT_TRUE(attach::describe_redirects(stats).empty());
+    stats.targets[5] = {.name = "out.pcap", .packets = 120, .bytes = 7680, .tx = 3, .errors = 0};
+    stats.targets[6] = {.name = "eth1", .packets = 0, .bytes = 0, .tx = 0, .errors = 0};  // never used: no line
+    stats.targets[7] = {.name = "eth2", .packets = 118, .bytes = 7552, .tx = 0, .errors = 2};
+    stats.targets[9] = {.name = "", .packets = 0, .bytes = 0, .tx = 0, .errors = 4};
+    stats.no_target = 2;
+    EXPECT_EQ(attach::describe_redirects(stats),
+              (std::vector<std::string>{"ifindex 5 (out.pcap): 120 packets, 7680 bytes (3 by XDP_TX)",
+                                        "ifindex 7 (eth2): 118 packets, 7552 bytes, 2 errors",
+                                        "ifindex 9 (no such interface): 4 errors",
+                                        "no target chosen (XDP_REDIRECT without bpf_redirect*): 2 errors"}));
+}
+
 // ---- tc ----
 
 TEST(TcRedirect, RedirectAndItsFlags) {
