@@ -161,6 +161,27 @@ std::string program_name(const ::testing::TestParamInfo<CorpusEntry>& info) { re
 INSTANTIATE_TEST_SUITE_P(Corpus, CorpusVerdict, ::testing::ValuesIn(manifest_or_empty()), program_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CorpusVerdict);
 
+// As the kernel on x86-64: packet alignment is checked only when asked for
+// (BPF_F_STRICT_ALIGNMENT, bpfrt verify --strict-alignment).
+TEST(CorpusVerdictOptions, StrictAlignmentOnlyWhenAskedFor) {
+    CorpusEntry e;
+    e.object = "cgroup_skb_accounting.o";
+    if (!std::filesystem::exists(corpus_object_path(e))) GTEST_SKIP() << "corpus objects not built";
+    auto obj = ObjectFile::open(corpus_object_path(e).string());
+    ASSERT_TRUE(obj) << obj.error().message;
+    const ObjectProgram* prog = obj->find_program("cgroup_egress");
+    ASSERT_NE(prog, nullptr);
+    auto loose = obj->verify(*prog);
+    ASSERT_TRUE(loose);
+    EXPECT_TRUE(loose->accepted) << loose->message;
+    ObjectVerifyOptions strict;
+    strict.strict_alignment = true;
+    auto aligned = obj->verify(*prog, strict);
+    ASSERT_TRUE(aligned);
+    EXPECT_FALSE(aligned->accepted);
+    EXPECT_NE(aligned->message.find("misaligned packet access"), std::string::npos) << aligned->message;
+}
+
 TEST(CorpusVerdictList, KnownDifferencesNameCorpusPrograms) {
     const std::vector<CorpusEntry> entries = manifest_or_empty();
     for (const KnownDifference& k : kKnownDifferences) {
