@@ -114,6 +114,9 @@ constexpr HelperProto kProtos[] = {
      false, false, kAll, kRingbuf},
     {BPF_FUNC_trace_vprintk, "trace_vprintk", R::Integer,
      {A::PtrToMem, A::ConstSize, A::PtrToMemOrNull, A::ConstSizeOrZero, D}, true, true, false, kAll, 0},
+    // CAP_BPF only; the callback and its context are checked by the verifier's explorer.
+    {BPF_FUNC_loop, "loop", R::Integer, {A::Anything, A::PtrToFunc, A::PtrToStackOrNull, A::Anything, D}, false,
+     true, false, kAll, 0},
 };
 
 constexpr bool sorted_by_id() {

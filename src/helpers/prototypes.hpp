@@ -32,6 +32,8 @@ enum class ArgType : uint8_t {
     ConstAllocSizeOrZero, // known constant: size of memory the helper returns
     PtrToAllocMem,        // memory from an allocating helper (ringbuf_reserve); released
     PtrToSpinLock,        // the struct bpf_spin_lock of a map value (BTF), at a constant offset
+    PtrToFunc,            // a BPF function (lddw BPF_PSEUDO_FUNC) the helper calls back
+    PtrToStackOrNull,     // the program's stack (the callback's context), or NULL
 };
 
 // Return types (the kernel's enum bpf_return_type, the subset we support).

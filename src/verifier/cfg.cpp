@@ -102,8 +102,8 @@ Result<void> decode_slots(std::span<const bpf_insn> prog, Cfg& cfg) {
         const Form f = in->info().form;
         if (f == Form::LoadAbs || f == Form::LoadInd) cfg.has_ld_abs = true;
         if (f == Form::CallReg) return malformed(fmt::format("insn {}: callx (call through a register) is not supported by the verifier", pc));
-        if (in->op == Op::LDDW && (in->src == BPF_PSEUDO_BTF_ID || in->src == BPF_PSEUDO_FUNC))
-            return malformed(fmt::format("insn {}: lddw with src_reg {} (BTF id / function pointer) is not supported", pc, in->src));
+        if (in->op == Op::LDDW && in->src == BPF_PSEUDO_BTF_ID)
+            return malformed(fmt::format("insn {}: lddw with src_reg {} (BTF id) is not supported", pc, in->src));
         if (f == Form::AluImm) {  // the kernel's check_alu_op rules for immediates
             const uint8_t op = BPF_OP(in->info().code);
             if ((op == BPF_DIV || op == BPF_MOD) && in->imm == 0) return malformed(fmt::format("insn {}: div by zero", pc));
@@ -121,8 +121,8 @@ Result<void> find_subprogs(Cfg& cfg) {
     const size_t n = cfg.size();
     cfg.subprog_start = {0};
     for (size_t pc = 0; pc < n; ++pc) {
-        if (!cfg.insns[pc] || cfg.at(pc).op != Op::CALL_LOCAL) continue;
-        const int64_t t = isa::branch_target(cfg.at(pc), pc);
+        if (!cfg.insns[pc] || (cfg.at(pc).op != Op::CALL_LOCAL && !is_pseudo_func(cfg.at(pc)))) continue;
+        const int64_t t = is_pseudo_func(cfg.at(pc)) ? pseudo_func_target(cfg.at(pc), pc) : isa::branch_target(cfg.at(pc), pc);
         if (t < 0 || t >= static_cast<int64_t>(n) || !cfg.insns[static_cast<size_t>(t)])
             return malformed(fmt::format("insn {}: call to invalid destination {}", pc, t));
         cfg.subprog_start.push_back(static_cast<uint32_t>(t));
@@ -187,6 +187,9 @@ Result<void> walk(Cfg& cfg, bool privileged) {
         if (has_target(in) || in.op == Op::CALL_LOCAL) {
             is_call_edge[count] = in.op == Op::CALL_LOCAL;
             succ[count++] = static_cast<size_t>(isa::branch_target(in, top.pc));
+        } else if (is_pseudo_func(in)) {  // a function pointer: the function may be called from here
+            is_call_edge[count] = true;
+            succ[count++] = static_cast<size_t>(pseudo_func_target(in, top.pc));
         }
         if (top.next_edge >= count) {
             mark[top.pc] = kDone;
@@ -286,9 +289,14 @@ Result<Cfg> build_cfg(std::span<const bpf_insn> prog, const CfgOptions& opts) {
     if (auto r = find_subprogs(cfg); !r) return std::unexpected(r.error());
     if (auto r = check_jumps(cfg); !r) return std::unexpected(r.error());
     if (auto r = walk(cfg, opts.privileged); !r) return std::unexpected(r.error());
-    for (size_t pc = 0; pc < cfg.size(); ++pc)
-        if (cfg.insns[pc] && isa::info(cfg.at(pc).op).form == Form::CallLocal && pc + 1 < cfg.size())
-            cfg.prune_point[pc + 1] = 1;
+    cfg.callback_call.assign(cfg.size(), 0);
+    for (size_t pc = 0; pc < cfg.size(); ++pc) {
+        if (!cfg.insns[pc]) continue;
+        const isa::Instruction& in = cfg.at(pc);
+        if (in.info().form == Form::CallLocal && pc + 1 < cfg.size()) cfg.prune_point[pc + 1] = 1;
+        // A callback's exit comes back to its helper call: a loop head, always a checkpoint.
+        if (in.info().form == Form::CallHelper && calls_back(in.imm)) cfg.prune_point[pc] = cfg.callback_call[pc] = 1;
+    }
     compute_liveness(cfg, opts);
     return cfg;
 }

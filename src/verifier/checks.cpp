@@ -556,6 +556,9 @@ Check check_arg(Env& env, State& st, const HelperProto& proto, int regno, ArgTyp
             meta.release_ref = reg.ref_obj_id;
             return {};
         case ArgType::PtrToSpinLock: return process_spin_lock(env, st, reg, regno, proto.id == BPF_FUNC_spin_lock, meta.pc);
+        case ArgType::PtrToFunc:
+        case ArgType::PtrToStackOrNull:  // callback-calling helpers are checked by the explorer (explore.cpp)
+            return invalid(fmt::format("R{} callback argument of bpf_{} outside a callback call", regno, proto.name));
     }
     return {};
 }

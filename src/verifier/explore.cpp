@@ -103,6 +103,7 @@ private:
     Check do_cond_jump(Path& p, const isa::Instruction& in, Next& next);
     Check do_call_local(Path& p, const isa::Instruction& in);
     Check do_helper_call(State& st, int32_t helper_id, uint32_t pc);
+    Check do_callback_call(Path& p, const isa::Instruction& in);
     Check do_exit(Path& p, Next& next);
 
     Check visit(Path& p, bool& prune);
@@ -141,6 +142,9 @@ LiveMasks Explorer::live_masks(const State& st, uint32_t pc) const {
     for (size_t f = 0; f < st.frames.size(); ++f) {
         if (f + 1 == st.frames.size()) {
             live[f] = env_.cfg.live_in[pc];
+        } else if (st.frames[f + 1].callback) {
+            // A callback returns to its helper call, which runs again with the caller's registers.
+            live[f] = env_.cfg.live_in[static_cast<size_t>(st.frames[f + 1].callsite)];
         } else {
             const auto ret = static_cast<size_t>(st.frames[f + 1].callsite + 1);
             live[f] = static_cast<uint16_t>(env_.cfg.live_in[ret] & ~kClobbered);
@@ -161,10 +165,22 @@ Check Explorer::visit(Path& p, bool& prune) {
     auto& list = at_pc_[p.pc];
     const LiveMasks live = live_masks(p.st, p.pc);
     const uint64_t jmps = jmps_processed_ - prev_jmps_, insns = stats_.processed - prev_insns_;
-    bool add = jmps >= 2 && insns >= 8;
+    // A callback-calling helper is a loop head that always gets a checkpoint.
+    const bool callback_site = env_.cfg.callback_call[p.pc] != 0;
+    bool add = callback_site || (jmps >= 2 && insns >= 8);
     for (size_t i = 0; i < list.size();) {
         Node& s = *list[i];
-        if (s.branches > 0) {
+        if (s.branches > 0 && callback_site) {
+            // An earlier iteration still being explored covers this one: the
+            // callback converged. Its marks are not final, so every value
+            // counts (compared by range, all of them kept precise).
+            if (state_subsumes(s.st, p.st, live, PruneMarks{})) {
+                ++s.hits;
+                propagate_hit(p, s, live, true);
+                prune = true;
+                return {};
+            }
+        } else if (s.branches > 0) {
             // Still being explored (a loop came back here): its marks are not final.
             if (state_equal(s.st, p.st, live))
                 return invalid(fmt::format("infinite loop detected at insn {} (the jump from insn {} returns to it "
@@ -180,7 +196,8 @@ Check Explorer::visit(Path& p, bool& prune) {
         // heuristic); arrivals that store no state do not count, so that
         // loops keep states from some of their iterations.
         if (add) ++s.misses;
-        if (s.misses > s.hits * 3 + 3) {
+        const uint32_t n = callback_site && s.branches > 0 ? 64 : 3;  // loop heads are kept longer
+        if (s.misses > s.hits * n + n) {
             Node* dropped = list[i];
             list[i] = list.back();
             list.pop_back();
@@ -424,6 +441,7 @@ Check Explorer::step(Path& p, Next& next) {
         case Form::CondImm:
         case Form::CondReg: return do_cond_jump(p, in, next);
         case Form::CallHelper:
+            if (calls_back(in.imm)) return do_callback_call(p, in);
             if (auto r = do_helper_call(st, in.imm, pc); !r) return r;
             break;
         case Form::CallLocal: return do_call_local(p, in);
@@ -649,6 +667,12 @@ Check Explorer::do_ld_abs(State& st, const isa::Instruction& in) {
 
 Check Explorer::do_lddw(State& st, const isa::Instruction& in) {
     if (auto r = check_reg_write(in.dst); !r) return r;
+    if (is_pseudo_func(in)) {  // a function for a callback-calling helper
+        RegState r = RegState::pointer(RegType::PtrToFunc);
+        r.map = env_.cfg.subprog_of[static_cast<size_t>(pseudo_func_target(in, env_.pc))];
+        st.reg(in.dst) = r;
+        return {};
+    }
     const int32_t map = env_.map_of_insn[env_.pc];
     if (map < 0) {
         st.reg(in.dst) = RegState::scalar(Scalar::constant(in.imm64));
@@ -844,6 +868,73 @@ Check Explorer::do_helper_call(State& st, int32_t helper_id, uint32_t pc) {
     return check_helper_call(env_, st, helper_id, pc);
 }
 
+// A helper that calls a BPF function back (bpf_loop): as the kernel, the
+// path either goes on after the call (no more iterations) or enters the
+// callback, whose exit comes back to this call; states at the call converge
+// (visit() prunes against the state of an earlier iteration still in
+// progress when it covers the current one). At most nr_loops entries are
+// explored along one path.
+Check Explorer::do_callback_call(Path& p, const isa::Instruction& in) {
+    State& st = p.st;
+    const uint32_t pc = p.pc;
+    const helpers::HelperProto* proto = helpers::find_prototype(static_cast<uint32_t>(in.imm));
+    if (!proto) return invalid(fmt::format("invalid func unknown#{} (no helper with this number)", in.imm));
+    if (!helpers::allowed_for(*proto, env_.in.prog_type))
+        return invalid(fmt::format("program of this type cannot use helper bpf_{}#{} ({} programs may not call it)",
+                                   proto->name, proto->id, env_.ctx.name));
+    if (proto->privileged_only && !env_.privileged())
+        return invalid(fmt::format("program of this type cannot use helper bpf_{}#{} (it needs a privileged load)",
+                                   proto->name, proto->id));
+    for (int r = BPF_REG_1; r <= BPF_REG_4; ++r)
+        if (auto c = check_reg_read(st, r); !c) return c;
+    const RegState fn = st.reg(BPF_REG_2);
+    const RegState ctx = st.reg(BPF_REG_3);
+    if (fn.type != RegType::PtrToFunc)
+        return deny(fmt::format("R2 type={} expected=func (bpf_{} needs a static function, e.g. bpf_{}(n, callback, &ctx, 0))",
+                                type_name(fn.type), proto->name, proto->name));
+    if (fn.off != 0) return deny(fmt::format("dereference of modified func ptr R2 off={} disallowed", fn.off));
+    if (!fn.var.is_zero()) return deny(fmt::format("variable func access var_off={} disallowed", fn.var.var_off.str()));
+    if (ctx.type != RegType::PtrToStack && !(ctx.is_scalar() && ctx.var.is_zero()))
+        return deny(fmt::format("R3 type={} expected=fp (the callback's context must be on the stack, or NULL)",
+                                type_name(ctx.type)));
+    // The number of iterations bounds the unrolling; flags are read by the helper.
+    RegSlotSet need;
+    const size_t f = st.frames.size() - 1;
+    for (int r : {BPF_REG_1, BPF_REG_3, BPF_REG_4})
+        if (st.reg(r).is_scalar()) need.set_reg(f, r);
+    need_precise(need);
+    const uint64_t iterations = st.reg(BPF_REG_1).is_scalar() ? st.reg(BPF_REG_1).var.umax : ~uint64_t{0};
+    if (st.cur().callback_depth < iterations) {
+        if (st.frames.size() >= static_cast<size_t>(kMaxCallFrames))
+            return fail(E2BIG, fmt::format("the call stack of {} frames is too deep ! (at most {} frames)",
+                                           st.frames.size() + 1, kMaxCallFrames));
+        Path cb;
+        cb.st = st;
+        cb.st.cur().callback_depth++;
+        Frame callee;
+        callee.regs[BPF_REG_1] = RegState::scalar(Scalar::unknown());  // the index, as the kernel: any scalar
+        callee.regs[BPF_REG_2] = ctx;
+        callee.regs[BPF_REG_10] = RegState::pointer(RegType::PtrToStack);
+        callee.regs[BPF_REG_10].frameno = static_cast<uint8_t>(st.frames.size());
+        callee.callsite = static_cast<int32_t>(pc);
+        callee.subprog = fn.map;
+        callee.callback = true;
+        cb.st.frames.push_back(std::move(callee));
+        cb.pc = env_.cfg.subprog_start[fn.map];
+        cb.prev_pc = pc;
+        cb.trace = p.trace;
+        history_.add_node(p.hist, nullptr, pc);
+        cb.hist = p.hist;
+        cb.hist.written.slots[cb.st.frames.size() - 1].set();
+        push(std::move(cb));
+    }
+    st.cur().callback_depth = 0;
+    for (int r = BPF_REG_1; r <= BPF_REG_5; ++r) st.reg(r) = RegState{};
+    st.reg(BPF_REG_0) = RegState::scalar(Scalar::unknown());
+    p.pc = pc + 1;
+    return {};
+}
+
 Check Explorer::do_call_local(Path& p, const isa::Instruction& in) {
     State& st = p.st;
     if (st.frames.size() >= static_cast<size_t>(kMaxCallFrames))
@@ -866,6 +957,24 @@ Check Explorer::do_exit(Path& p, Next& next) {
     State& st = p.st;
     if (auto r = check_reg_read(st, BPF_REG_0); !r) return r;
     const RegState r0 = st.reg(BPF_REG_0);
+    if (st.frames.size() > 1 && st.cur().callback) {
+        // Back to the helper call, which may call the callback again (the kernel's
+        // model of bpf_loop: any number of iterations, up to nr_loops).
+        if (!r0.is_scalar()) return deny(fmt::format("R0 not a scalar value (a callback returns 0 or 1, not {})", type_name(r0.type)));
+        need_precise_reg(st, BPF_REG_0);
+        if (r0.var.smin < 0 || r0.var.smax > 1) {
+            std::string has;
+            if (r0.var.smin > std::numeric_limits<int64_t>::min()) has += fmt::format(" smin={}", r0.var.smin);
+            if (r0.var.smax < std::numeric_limits<int64_t>::max()) has += fmt::format(" smax={}", r0.var.smax);
+            if (has.empty()) has = " unknown scalar value";
+            return invalid(fmt::format("At callback return the register R0 has{} should have been in [0, 1] "
+                                       "(0 continues the loop, 1 stops it)", has));
+        }
+        p.hist.hist.back().flags |= HistEntry::kCallbackExit;
+        p.pc = static_cast<uint32_t>(st.cur().callsite);
+        st.frames.pop_back();
+        return {};
+    }
     if (st.frames.size() > 1) {
         if (r0.type == RegType::PtrToStack && r0.frameno + 1u == st.frames.size())
             return invalid("cannot return stack pointer to the caller frame");

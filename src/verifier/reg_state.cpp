@@ -22,6 +22,7 @@ std::string_view type_name(RegType t) {
         case RegType::PtrToMemOrNull: return "mem_or_null";
         case RegType::PtrToSockCommonOrNull: return "sock_common_or_null";
         case RegType::PtrToSockCommon: return "sock_common";
+        case RegType::PtrToFunc: return "func";
     }
     return "?";
 }

@@ -25,6 +25,7 @@ enum class RegType : uint8_t {
     PtrToMemOrNull,
     PtrToSockCommonOrNull,  // __sk_buff->sk: may be compared and returned, never dereferenced here
     PtrToSockCommon,
+    PtrToFunc,       // a BPF function (lddw BPF_PSEUDO_FUNC), for callback-calling helpers; `map` is its subprogram
 };
 
 // Kernel names: "scalar", "ctx", "fp", "map_ptr", "map_value", ...

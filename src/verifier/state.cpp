@@ -174,7 +174,9 @@ bool state_subsumes(const State& old, const State& cur, const LiveMasks& live, c
     for (size_t f = 0; f < old.frames.size(); ++f) {
         const Frame& of = old.frames[f];
         const Frame& cf = cur.frames[f];
-        if (of.callsite != cf.callsite) return false;
+        if (of.callsite != cf.callsite || of.callback != cf.callback) return false;
+        // Iterations of a callback still allowed: old's continuation covered at least as many.
+        if (of.callback_depth > cf.callback_depth) return false;
         const uint16_t mask = live_mask(live, f);
         for (int r = 0; r < kNumRegs; ++r) {
             if (!(mask & (1u << r))) continue;
@@ -199,7 +201,9 @@ bool state_equal(const State& a, const State& b, const LiveMasks& live) {
     for (size_t f = 0; f < a.frames.size(); ++f) {
         const Frame& fa = a.frames[f];
         const Frame& fb = b.frames[f];
-        if (fa.callsite != fb.callsite || !stack_exact(fa.stack, fb.stack, ids)) return false;
+        if (fa.callsite != fb.callsite || fa.callback != fb.callback || fa.callback_depth != fb.callback_depth ||
+            !stack_exact(fa.stack, fb.stack, ids))
+            return false;
         const uint16_t mask = live_mask(live, f);
         for (int r = 0; r < kNumRegs; ++r) {
             if (!(mask & (1u << r))) continue;

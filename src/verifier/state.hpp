@@ -21,6 +21,8 @@ struct Frame {
     StackState stack;
     int32_t callsite = -1;  // insn of the call that created this frame (-1: main)
     uint32_t subprog = 0;
+    bool callback = false;        // called back by a helper (bpf_loop): exits to the helper call again
+    uint32_t callback_depth = 0;  // callbacks entered from this frame's current helper call (bounded by nr_loops)
     bool operator==(const Frame&) const = default;
 };
 

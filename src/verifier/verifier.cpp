@@ -25,7 +25,7 @@ uint16_t helper_uses(int32_t id) {
 }
 
 bool is_map_lddw(const isa::Instruction& in) {
-    return in.op == isa::Op::LDDW && in.src != 0;
+    return in.op == isa::Op::LDDW && in.src != 0 && !is_pseudo_func(in);
 }
 
 // Resolves every map an lddw refers to (EBADF when the handle names no map).
@@ -65,9 +65,15 @@ Check check_stack_depth(Env& env, uint32_t& max_depth) {
     const Cfg& cfg = env.cfg;
     const size_t n = cfg.subprog_start.size();
     std::vector<std::vector<uint32_t>> callees(n);
-    for (size_t pc = 0; pc < cfg.size(); ++pc)
-        if (cfg.insns[pc] && cfg.at(pc).op == isa::Op::CALL_LOCAL)
-            callees[cfg.subprog_of[pc]].push_back(cfg.subprog_of[static_cast<size_t>(isa::branch_target(cfg.at(pc), pc))]);
+    for (size_t pc = 0; pc < cfg.size(); ++pc) {
+        if (!cfg.insns[pc]) continue;
+        const isa::Instruction& in = cfg.at(pc);
+        // A callback runs on top of the function that passes it to the helper.
+        if (in.op == isa::Op::CALL_LOCAL)
+            callees[cfg.subprog_of[pc]].push_back(cfg.subprog_of[static_cast<size_t>(isa::branch_target(in, pc))]);
+        else if (is_pseudo_func(in))
+            callees[cfg.subprog_of[pc]].push_back(cfg.subprog_of[static_cast<size_t>(pseudo_func_target(in, pc))]);
+    }
     // Frames rounded to 16 bytes, as the kernel does when the program is JIT-compiled.
     auto frame = [&](uint32_t s) { return (env.stack_depth[s] + 15) / 16 * 16; };
     std::vector<uint32_t> memo(n, 0);
@@ -96,7 +102,8 @@ Check check_privilege(const VerifyInput& in) {
         return fail(EPERM, fmt::format("program type {} needs a privileged load (unprivileged loads may only use "
                                        "socket_filter programs)", context_for(in.prog_type)->name));
     for (const bpf_insn& insn : in.insns)
-        if (insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == BPF_PSEUDO_CALL)
+        if ((insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == BPF_PSEUDO_CALL) ||
+            (insn.code == (BPF_LD | BPF_DW | BPF_IMM) && insn.src_reg == BPF_PSEUDO_FUNC))
             return fail(EPERM, "loading/calling other bpf or kernel functions are allowed for CAP_BPF and "
                                "CAP_SYS_ADMIN (bpf-to-bpf calls need a privileged load)");
     return {};

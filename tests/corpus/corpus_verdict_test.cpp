@@ -41,7 +41,6 @@ struct KnownDifference {
 
 // Keep in step with the work that fixes them: the test fails when one matches.
 constexpr KnownDifference kKnownDifferences[] = {
-    {"xdp_bpf_loop", "bpf_loop (181) with a callback (lddw src_reg 4, BPF_PSEUDO_FUNC) is not supported yet"},
     {"tc_locked_stats", "the loader does not give the verifier the map value's struct bpf_spin_lock offset from "
                         "BTF (MapInfo::btf / spin_lock_off), so bpf_spin_lock is refused"},
     {"xdp_hashfilter", "bpf_redirect_map into a BPF_MAP_TYPE_CPUMAP (16) is not supported yet"},
