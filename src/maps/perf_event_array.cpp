@@ -76,44 +76,48 @@ void PerfEventBuffer::write_lost(uint64_t pos, uint64_t count) noexcept {
 }
 
 long PerfEventBuffer::output(std::span<const std::byte> data, std::span<const std::byte> extra) noexcept {
+    const bool written = write_sample(data, extra);
+    // Outside the producer lock. A loss wakes a consumer too: it reports
+    // losses of a drained ring itself.
+    wakeup_->notify();
+    return written ? 0 : -ENOSPC;
+}
+
+bool PerfEventBuffer::write_sample(std::span<const std::byte> data, std::span<const std::byte> extra) noexcept {
     const uint64_t payload = uint64_t{data.size()} + extra.size();
+    const bool too_large = payload > kMaxSampleData;
     // The kernel's raw size: u32 size + data padded to 8 bytes.
-    const uint64_t raw_size = detail::round_up8(payload + kRawSizeField) - kRawSizeField;
+    const uint64_t raw_size = too_large ? 0 : detail::round_up8(payload + kRawSizeField) - kRawSizeField;
     const uint64_t record = kHeaderSize + kRawSizeField + raw_size;
-    {
-        std::lock_guard lock(producer_lock_);
-        const uint64_t head = head_.load(std::memory_order_relaxed);
-        const uint64_t tail = tail_.load(std::memory_order_acquire);
-        const uint64_t pending = pending_lost_.load(std::memory_order_relaxed);
-        const uint64_t needed = record + (pending != 0 ? kLostRecordSize : 0);
-        // As the kernel's CIRC_SPACE: one byte always stays free.
-        if (payload > kMaxSampleData || needed > mask_ - (head - tail)) {
-            pending_lost_.store(pending + 1, std::memory_order_relaxed);
-            lost_total_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-            uint64_t pos = head;
-            if (pending != 0) {
-                write_lost(pos, pending);
-                pos += kLostRecordSize;
-                pending_lost_.store(0, std::memory_order_relaxed);
-            }
-            const perf_event_header header{PERF_RECORD_SAMPLE, PERF_RECORD_MISC_KERNEL, static_cast<uint16_t>(record)};
-            const auto raw32 = static_cast<uint32_t>(raw_size);
-            copy_in(pos, &header, kHeaderSize);
-            copy_in(pos + kHeaderSize, &raw32, sizeof raw32);
-            uint64_t at = pos + kHeaderSize + kRawSizeField;
-            copy_in(at, data.data(), data.size());
-            copy_in(at + data.size(), extra.data(), extra.size());
-            constexpr uint64_t kZeros = 0;
-            copy_in(at + payload, &kZeros, raw_size - payload);  // < 8 bytes of padding
-            // Publishes the record; seq_cst pairs with the waiter count in notify().
-            head_.store(pos + record, std::memory_order_seq_cst);
-            wakeup_->notify();
-            return 0;
-        }
+    std::lock_guard lock(producer_lock_);
+    const uint64_t head = head_.load(std::memory_order_relaxed);
+    const uint64_t tail = tail_.load(std::memory_order_acquire);
+    const uint64_t pending = pending_lost_.load(std::memory_order_relaxed);
+    const uint64_t needed = record + (pending != 0 ? kLostRecordSize : 0);
+    // As the kernel's CIRC_SPACE: one byte always stays free.
+    if (too_large || needed > mask_ - (head - tail)) {
+        pending_lost_.store(pending + 1, std::memory_order_relaxed);
+        lost_total_.fetch_add(1, std::memory_order_relaxed);  // before any report of it
+        return false;
     }
-    wakeup_->notify();  // a consumer waiting for a drained ring learns of the loss
-    return -ENOSPC;
+    uint64_t pos = head;
+    if (pending != 0) {
+        write_lost(pos, pending);
+        pos += kLostRecordSize;
+        pending_lost_.store(0, std::memory_order_relaxed);
+    }
+    const perf_event_header header{PERF_RECORD_SAMPLE, PERF_RECORD_MISC_KERNEL, static_cast<uint16_t>(record)};
+    const auto raw32 = static_cast<uint32_t>(raw_size);
+    copy_in(pos, &header, kHeaderSize);
+    copy_in(pos + kHeaderSize, &raw32, sizeof raw32);
+    const uint64_t at = pos + kHeaderSize + kRawSizeField;
+    copy_in(at, data.data(), data.size());
+    copy_in(at + data.size(), extra.data(), extra.size());
+    constexpr uint64_t kZeros = 0;
+    copy_in(at + payload, &kZeros, raw_size - payload);  // < 8 bytes of padding
+    // Publishes the record; seq_cst pairs with the waiter count in PerfWakeup::notify.
+    head_.store(pos + record, std::memory_order_seq_cst);
+    return true;
 }
 
 uint64_t PerfEventBuffer::take_lost_if_drained(uint64_t tail) noexcept {

@@ -96,6 +96,9 @@ private:
     void copy_in(uint64_t pos, const void* src, size_t size) noexcept;
     void copy_out(uint64_t pos, void* dst, size_t size) const noexcept;
     void write_lost(uint64_t pos, uint64_t count) noexcept;
+    // Under the producer lock: the sample (after a pending PERF_RECORD_LOST)
+    // if it fits, else one more pending loss. False when lost.
+    bool write_sample(std::span<const std::byte> data, std::span<const std::byte> extra) noexcept;
     uint64_t take_lost_if_drained(uint64_t tail) noexcept;
 
     const uint32_t cpu_;
