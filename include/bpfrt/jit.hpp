@@ -105,8 +105,9 @@ using EntryFn = uint64_t (*)(uint64_t r1, uint64_t r2, RunState* state);
 // error) continues out of line. Other programs (the interpreter) go through
 // program.run(), so callers need no case of their own.
 //
-// One DirectEntry per thread: it holds the state of the run in progress
-// (copies are independent). The program must outlive it.
+// One DirectEntry per thread: it holds the state of the run in progress, so
+// it is not reentrant either (a helper must not run the same entry while it
+// runs; copies are independent). The program must outlive it.
 //
 //     jit::DirectEntry entry(*program);          // once
 //     for (...) {
