@@ -48,9 +48,11 @@ std::optional<int64_t> number_after(std::string_view text, std::string_view key)
     const bool neg = i < text.size() && text[i] == '-';
     if (neg) ++i;
     if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
-    int64_t v = 0;
-    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) v = v * 10 + (text[i] - '0');
-    return neg ? -v : v;
+    constexpr uint64_t kMax = uint64_t{1} << 62;  // saturate: a number that large is only shown, never used
+    uint64_t v = 0;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i)
+        v = v > kMax / 10 ? kMax : v * 10 + static_cast<uint64_t>(text[i] - '0');
+    return neg ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
 }
 
 // The first register the message names ("R0 invalid mem access", "..., R1(id=0...").
