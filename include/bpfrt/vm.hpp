@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -99,6 +100,17 @@ public:
     // the same r1 (context), instead of returning to the caller.
     const class Program* tail_call_target = nullptr;
     unsigned tail_calls = 0;  // taken so far in this run (limit 33, as the kernel)
+
+    // For helpers that call a function of the program back (bpf_loop): set
+    // by the engine while a helper runs (nullptr where the engine cannot).
+    // Calls the function whose first instruction is slot `entry` (what an
+    // lddw BPF_PSEUDO_FUNC loads after loading) with r1, r2, in a new stack
+    // frame below the helper's caller, and returns its r0. When it fails
+    // (checked mode), the helper stores the error in call_error and sets
+    // exit_requested: the run then ends with that error.
+    Result<uint64_t> (*call_function)(ExecContext& ctx, uint64_t entry, uint64_t r1, uint64_t r2) = nullptr;
+    const void* call_site = nullptr;  // the engine's, for call_function
+    std::optional<Error> call_error;
 
 private:
     std::vector<MemoryRegion> regions_;

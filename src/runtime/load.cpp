@@ -71,6 +71,10 @@ Result<std::vector<MapReference>> collect_map_references(const State& state, std
             ++pc;
             continue;
         }
+        if (src == BPF_PSEUDO_FUNC) {  // a function of the program: resolve() gives its slot
+            ++pc;
+            continue;
+        }
         if (src != BPF_PSEUDO_MAP_FD && src != BPF_PSEUDO_MAP_VALUE)
             return logged(log, log_level, EINVAL,
                           fmt::format("{}: lddw with src_reg {} (pseudo kind) is not supported", pc, src));
@@ -94,9 +98,21 @@ Result<std::vector<MapReference>> collect_map_references(const State& state, std
 }
 
 // The program with every map reference replaced by a plain lddw of the
-// map's address (or the value's): what the engine runs.
+// map's address (or the value's), and every function pointer (lddw
+// BPF_PSEUDO_FUNC) by the slot where the function starts, which
+// vm::ExecContext::call_function takes: what the engine runs.
 std::vector<bpf_insn> resolve(std::span<const bpf_insn> insns, const std::vector<MapReference>& refs) {
     std::vector<bpf_insn> out(insns.begin(), insns.end());
+    for (size_t pc = 0; pc + 1 < out.size(); ++pc) {
+        if (out[pc].code != kLddw) continue;
+        if (out[pc].src_reg == BPF_PSEUDO_FUNC) {
+            const int64_t entry = static_cast<int64_t>(pc) + out[pc].imm + 1;
+            out[pc].src_reg = 0;
+            out[pc].imm = static_cast<int32_t>(entry);
+            out[pc + 1].imm = 0;
+        }
+        ++pc;
+    }
     for (const MapReference& ref : refs) {
         const uint64_t address = ref.value != nullptr ? reinterpret_cast<uintptr_t>(ref.value + ref.offset)
                                                       : reinterpret_cast<uintptr_t>(ref.map.get());
@@ -151,7 +167,16 @@ Result<std::unique_ptr<vm::Program>> prepare_engine(const ProgLoad& in, const St
     if (!verified) return vm::make_interpreter(insns, helpers, vm::Mode::Checked);
     jit::JitOptions options;
     options.constant_blinding = in.constant_blinding.value_or(state.constant_blinding.load());
-    return jit::make_program(insns, helpers, in.engine.value_or(state.engine.load()), options);
+    jit::Engine engine = in.engine.value_or(state.engine.load());
+    // Functions called back by helpers (bpf_loop) run in the interpreter only.
+    const bool has_callbacks = std::any_of(in.insns.begin(), in.insns.end(), [](const bpf_insn& i) {
+        return i.code == kLddw && i.src_reg == BPF_PSEUDO_FUNC;
+    });
+    if (has_callbacks && engine == jit::Engine::Jit)
+        return fail(ENOTSUP, "the JIT does not run programs whose functions helpers call back (bpf_loop); "
+                             "use the interpreter (engine auto or interp)");
+    if (has_callbacks) engine = jit::Engine::Interpreter;
+    return jit::make_program(insns, helpers, engine, options);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "helpers/kernel_helpers.hpp"
 #include "helpers/lock_helpers.hpp"
+#include "helpers/loop_helpers.hpp"
 #include "helpers/map_helpers.hpp"
 #include "helpers/redirect_helpers.hpp"
 #include "helpers/skb_helpers.hpp"
@@ -49,6 +50,7 @@ State::State() : helpers(std::make_shared<vm::HelperTable>()) {
     helpers::register_skb_helpers(*helpers);
     helpers::register_task_helpers(*helpers);
     helpers::register_lock_helpers(*helpers);
+    helpers::register_loop_helpers(*helpers);
 }
 
 Result<bridge::MapRef> State::map_at(int fd) const {

@@ -137,13 +137,16 @@ class Interpreter;
 class RunScope {
 public:
     RunScope(ExecContext& ctx, bool checked, uintptr_t stack_top)
-        : ctx_(ctx), was_checked_(ctx.checked), was_stack_top_(ctx.stack_top) {
+        : ctx_(ctx), was_checked_(ctx.checked), was_stack_top_(ctx.stack_top), was_call_function_(ctx.call_function),
+          was_call_site_(ctx.call_site) {
         ctx.checked = checked;
         ctx.stack_top = stack_top;
     }
     ~RunScope() {
         ctx_.stack_top = was_stack_top_;
         ctx_.checked = was_checked_;
+        ctx_.call_function = was_call_function_;
+        ctx_.call_site = was_call_site_;
     }
     RunScope(const RunScope&) = delete;
     RunScope& operator=(const RunScope&) = delete;
@@ -152,6 +155,27 @@ private:
     ExecContext& ctx_;
     bool was_checked_;
     uintptr_t was_stack_top_;
+    decltype(ExecContext::call_function) was_call_function_;
+    const void* was_call_site_;
+};
+
+// A function of the program called back by a helper (bpf_loop): its first
+// slot and the stack it shares with the run that called the helper.
+struct Nested {
+    size_t entry = 0;
+    uintptr_t stack_base = 0;  // the outer run's stack
+    uintptr_t r10 = 0;         // top of the new frame, one below the helper's caller
+    size_t depth = 0;          // frames below the new one
+};
+
+class Interpreter;
+
+// What ExecContext::call_function needs of the run that called the helper.
+struct CallSite {
+    const Interpreter* prog = nullptr;
+    uintptr_t stack_base = 0;
+    uintptr_t r10 = 0;
+    size_t depth = 0;  // frames below the helper's caller
 };
 
 // Where a checked-mode memory violation happened.
@@ -164,7 +188,9 @@ struct Fault {
 
 template <bool kChecked>
 Result<uint64_t> execute(const Interpreter* prog, uint64_t r1, uint64_t r2, ExecContext& ctx,
-                         const void* const** labels_out);
+                         const void* const** labels_out, const Nested* nested = nullptr);
+template <bool kChecked>
+Result<uint64_t> call_function(ExecContext& ctx, uint64_t entry, uint64_t r1, uint64_t r2);
 
 class Interpreter final : public Program {
 public:
@@ -174,6 +200,7 @@ public:
     Result<uint64_t> run(uint64_t r1, uint64_t r2, ExecContext& ctx) const override {
         ctx.exit_requested = false;
         ctx.tail_call_target = nullptr;
+        ctx.call_error.reset();
         return mode_ == Mode::Checked ? execute<true>(this, r1, r2, ctx, nullptr)
                                       : execute<false>(this, r1, r2, ctx, nullptr);
     }
@@ -204,10 +231,11 @@ private:
     Mode mode_;
 };
 
-// The executor. Called with labels_out != nullptr it only hands out its label table.
+// The executor. Called with labels_out != nullptr it only hands out its label
+// table; with `nested`, it runs a function called back by a helper.
 template <bool kChecked>
 Result<uint64_t> execute(const Interpreter* prog, uint64_t r1, uint64_t r2, ExecContext& ctx,
-                         const void* const** labels_out) {
+                         const void* const** labels_out, const Nested* nested) {
     static const void* const kLabels[kLabelCount] = {
 #define OP(name, code, disc, mnemonic, form, width) &&L_##name,
 #include "isa/opcodes.def"
@@ -224,24 +252,28 @@ Result<uint64_t> execute(const Interpreter* prog, uint64_t r1, uint64_t r2, Exec
         uint64_t saved[5];  // r6-r9, r10
     };
 
-    alignas(16) uint8_t stack[kStackBytes];
-    if constexpr (kChecked) std::memset(stack, 0, sizeof stack);  // never show host data to unchecked code
-    const uintptr_t stack_base = reinterpret_cast<uintptr_t>(stack);
+    alignas(16) uint8_t own_stack[kStackBytes];
+    if constexpr (kChecked)
+        if (nested == nullptr) std::memset(own_stack, 0, sizeof own_stack);  // never show host data to unchecked code
+    // A callback runs on its caller's stack, one frame below the helper's caller.
+    const uintptr_t stack_base = nested != nullptr ? nested->stack_base : reinterpret_cast<uintptr_t>(own_stack);
     const uintptr_t stack_top = stack_base + kStackBytes;
-    uintptr_t stack_low = stack_top - kStackSize;  // bottom of the current frame
+    uintptr_t stack_low = (nested != nullptr ? nested->r10 : stack_top) - kStackSize;  // bottom of the current frame
     RunScope scope(ctx, kChecked, stack_top);
     Frame frames[kMaxCallDepth];
-    size_t depth = 0;  // frames below the current one
+    size_t depth = 0;  // frames below the current one (in this run)
+    const size_t depth_base = nested != nullptr ? nested->depth : 0;  // and below the callback's
+    CallSite site;
 
     uint64_t reg[11] = {};
     const Interpreter* cur = prog;
-    const Slot* ip = prog->code();
+    const Slot* ip = prog->code() + (nested != nullptr ? nested->entry : 0);
     uint64_t helper_id = 0;
     Fault fault;
 
     reg[1] = r1;
     reg[2] = r2;
-    reg[10] = stack_top;
+    reg[10] = nested != nullptr ? nested->r10 : stack_top;
 
     // The current frame and every caller's, or memory the context allows. The
     // frames below the current one are off limits although the whole stack is
@@ -502,11 +534,23 @@ L_DO_HELPER: {
     if (helper == nullptr) [[unlikely]]
         return std::unexpected(cur->error_at(ip, EINVAL, fmt::format("call to unknown helper {}", helper_id)));
     const uint64_t ctx_arg = reg[1];
+    site = CallSite{cur, stack_base, reg[10], depth_base + depth};
+    ctx.call_site = &site;
+    ctx.call_function = &call_function<kChecked>;
     reg[0] = helper->fn(reg[1], reg[2], reg[3], reg[4], reg[5], ctx);
-    if (ctx.exit_requested) [[unlikely]]
+    if (ctx.exit_requested) [[unlikely]] {
+        if (nested == nullptr && ctx.call_error) return std::unexpected(*ctx.call_error);  // a callback failed
         return ctx.exit_value;
-    if (helper->unwind_on_zero && reg[0] == 0) [[unlikely]]
+    }
+    if (helper->unwind_on_zero && reg[0] == 0) [[unlikely]] {
+        if (nested != nullptr) {  // the whole program ends, not just the callback
+            ctx.exit_requested = true;
+            ctx.exit_value = 0;
+        }
         return 0;
+    }
+    if (ctx.tail_call_target != nullptr && nested != nullptr) [[unlikely]]
+        return std::unexpected(cur->error_at(ip, ENOTSUP, "a tail call from a callback (bpf_loop) is not supported"));
     if (ctx.tail_call_target != nullptr) [[unlikely]] {
         const Program* target = ctx.tail_call_target;
         ctx.tail_call_target = nullptr;
@@ -529,7 +573,7 @@ L_DO_HELPER: {
     NEXT();
 }
 L_CALL_LOCAL:
-    if (depth + 1 >= kMaxCallDepth) [[unlikely]]
+    if (depth_base + depth + 1 >= kMaxCallDepth) [[unlikely]]
         return std::unexpected(cur->error_at(
             ip, EINVAL, fmt::format("call depth exceeds {} frames", kMaxCallDepth)));
     frames[depth] = Frame{ip, {reg[6], reg[7], reg[8], reg[9], reg[10]}};
@@ -565,6 +609,19 @@ L_FAULT: __attribute__((unused));  // reached only in checked mode
 #undef IMM32
 #undef LO32
 #undef CHECK_ACCESS
+}
+
+// ExecContext::call_function while an interpreted helper call runs: a
+// nested run of the function at `entry` in a frame below the helper's caller.
+template <bool kChecked>
+Result<uint64_t> call_function(ExecContext& ctx, uint64_t entry, uint64_t r1, uint64_t r2) {
+    const auto* site = static_cast<const CallSite*>(ctx.call_site);
+    if (site == nullptr || entry >= site->prog->size())
+        return fail(EINVAL, fmt::format("callback entry {} is not an instruction of the program", entry));
+    if (site->depth + 1 >= kMaxCallDepth)
+        return fail(EINVAL, fmt::format("call depth exceeds {} frames", kMaxCallDepth));
+    const Nested nested{static_cast<size_t>(entry), site->stack_base, site->r10 - kStackSize, site->depth + 1};
+    return execute<kChecked>(site->prog, r1, r2, ctx, nullptr, &nested);
 }
 
 }  // namespace
