@@ -960,6 +960,7 @@ Check Explorer::do_exit(Path& p, Next& next) {
     if (st.frames.size() > 1 && st.cur().callback) {
         // Back to the helper call, which may call the callback again (the kernel's
         // model of bpf_loop: any number of iterations, up to nr_loops).
+        if (r0.type == RegType::PtrToStack) return invalid("cannot return stack pointer to the caller");
         if (!r0.is_scalar()) return deny(fmt::format("R0 not a scalar value (a callback returns 0 or 1, not {})", type_name(r0.type)));
         need_precise_reg(st, BPF_REG_0);
         if (r0.var.smin < 0 || r0.var.smax > 1) {

@@ -2,6 +2,7 @@
 #include "kernel_oracle.hpp"
 
 #include <linux/bpf.h>
+#include <linux/btf.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -10,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <utility>
+#include <vector>
 
 namespace bpfrt::kernel {
 
@@ -116,9 +119,73 @@ MapResult create_map(uint32_t map_type, uint32_t key_size, uint32_t value_size,
     return result;
 }
 
+namespace {
+
+// The kernel accepts function pointers (lddw BPF_PSEUDO_FUNC, for bpf_loop
+// callbacks) only with BTF func_info: a static FUNC of a void() prototype for
+// every function (the program's start, bpf-to-bpf call targets, function
+// pointer targets).
+struct FuncInfo {
+    Fd btf;
+    std::vector<bpf_func_info> funcs;
+};
+
+bool has_function_pointers(std::span<const bpf_insn> insns) {
+    return std::any_of(insns.begin(), insns.end(), [](const bpf_insn& i) {
+        return i.code == (BPF_LD | BPF_DW | BPF_IMM) && i.src_reg == BPF_PSEUDO_FUNC;
+    });
+}
+
+FuncInfo synthesize_func_info(std::span<const bpf_insn> insns) {
+    std::set<uint32_t> starts{0};
+    for (size_t pc = 0; pc < insns.size(); ++pc) {
+        const bpf_insn& i = insns[pc];
+        const bool call = i.code == (BPF_JMP | BPF_CALL) && i.src_reg == BPF_PSEUDO_CALL;
+        const bool func = i.code == (BPF_LD | BPF_DW | BPF_IMM) && i.src_reg == BPF_PSEUDO_FUNC;
+        const int64_t target = static_cast<int64_t>(pc) + i.imm + 1;
+        if ((call || func) && target >= 0 && target < static_cast<int64_t>(insns.size()))
+            starts.insert(static_cast<uint32_t>(target));
+    }
+    std::vector<uint32_t> types;  // FUNC_PROTO void(), then one static FUNC per function
+    std::string strings(1, '\0');
+    auto info = [](uint32_t kind, uint32_t vlen) { return (kind << 24) | vlen; };
+    types.insert(types.end(), {0u, info(BTF_KIND_FUNC_PROTO, 0), 0u});
+    FuncInfo out;
+    uint32_t type_id = 2;
+    for (uint32_t start : starts) {
+        const auto name_off = static_cast<uint32_t>(strings.size());
+        strings += "f" + std::to_string(start);
+        strings.push_back('\0');
+        types.insert(types.end(), {name_off, info(BTF_KIND_FUNC, 0 /* static linkage */), 1u});
+        out.funcs.push_back(bpf_func_info{start, type_id++});
+    }
+    btf_header hdr{};
+    hdr.magic = BTF_MAGIC;
+    hdr.version = BTF_VERSION;
+    hdr.hdr_len = sizeof hdr;
+    hdr.type_off = 0;
+    hdr.type_len = static_cast<uint32_t>(types.size() * sizeof(uint32_t));
+    hdr.str_off = hdr.type_len;
+    hdr.str_len = static_cast<uint32_t>(strings.size());
+    std::vector<uint8_t> blob(sizeof hdr + hdr.type_len + hdr.str_len);
+    std::memcpy(blob.data(), &hdr, sizeof hdr);
+    std::memcpy(blob.data() + sizeof hdr, types.data(), hdr.type_len);
+    std::memcpy(blob.data() + sizeof hdr + hdr.type_len, strings.data(), hdr.str_len);
+    bpf_attr attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.btf = ptr_to_u64(blob.data());
+    attr.btf_size = static_cast<uint32_t>(blob.size());
+    const long r = sys_bpf(BPF_BTF_LOAD, attr);
+    if (r >= 0) out.btf = Fd(static_cast<int>(r));
+    return out;
+}
+
+}  // namespace
+
 LoadResult prog_load(uint32_t prog_type, std::span<const bpf_insn> insns,
                      const std::string& license, const LoadOptions& options) {
     LoadResult result;
+    const FuncInfo func_info = has_function_pointers(insns) ? synthesize_func_info(insns) : FuncInfo{};
     std::string log_buf(options.log_level ? (1u << 20) : 0u, '\0');
     for (;;) {
         bpf_attr attr;
@@ -129,6 +196,12 @@ LoadResult prog_load(uint32_t prog_type, std::span<const bpf_insn> insns,
         attr.license = ptr_to_u64(license.c_str());
         attr.expected_attach_type = options.expected_attach_type;
         attr.prog_flags = options.prog_flags;
+        if (func_info.btf.valid()) {
+            attr.prog_btf_fd = static_cast<uint32_t>(func_info.btf.get());
+            attr.func_info_rec_size = sizeof(bpf_func_info);
+            attr.func_info = ptr_to_u64(func_info.funcs.data());
+            attr.func_info_cnt = static_cast<uint32_t>(func_info.funcs.size());
+        }
         if (options.log_level) {
             attr.log_level = options.log_level;
             attr.log_buf = ptr_to_u64(log_buf.data());

@@ -97,8 +97,12 @@ TEST(Callback, CallbackReturningOneAccepted) {
 }
 
 TEST(Callback, CallbackReturningAPointerRejected) {
-    const Prog cb = {BPF_MOV64_REG(BPF_REG_0, BPF_REG_2), BPF_EXIT_INSN()};
-    const VerifyResult r = run(loop_program(10, 0, cb), xdp());
+    const Prog stack = {BPF_MOV64_REG(BPF_REG_0, BPF_REG_2), BPF_EXIT_INSN()};
+    VerifyResult r = run(loop_program(10, 0, stack), xdp());
+    ASSERT_FALSE(r.accepted);
+    EXPECT_NE(r.message.find("cannot return stack pointer to the caller"), std::string::npos) << r.message;
+    const Prog map = {BPF_LD_MAP_FD(BPF_REG_0, kArray), BPF_EXIT_INSN()};
+    r = run(loop_program(10, 0, map), xdp());
     ASSERT_FALSE(r.accepted);
     EXPECT_NE(r.message.find("R0 not a scalar value"), std::string::npos) << r.message;
 }
