@@ -137,7 +137,8 @@ private:
 // ---- pruning ----
 
 LiveMasks Explorer::live_masks(const State& st, uint32_t pc) const {
-    LiveMasks live(st.frames.size());
+    LiveMasks live;
+    live.fill(0xffff);
     constexpr uint16_t kClobbered = 0x3f;  // R0-R5 are overwritten when the callee returns
     for (size_t f = 0; f < st.frames.size(); ++f) {
         if (f + 1 == st.frames.size()) {
@@ -163,7 +164,7 @@ LiveMasks Explorer::live_masks(const State& st, uint32_t pc) const {
 Check Explorer::visit(Path& p, bool& prune) {
     prune = false;
     auto& list = at_pc_[p.pc];
-    const LiveMasks live = live_masks(p.st, p.pc);
+    const LiveMasks live = list.empty() ? LiveMasks{} : live_masks(p.st, p.pc);
     const uint64_t jmps = jmps_processed_ - prev_jmps_, insns = stats_.processed - prev_insns_;
     // A callback-calling helper is a loop head that always gets a checkpoint.
     const bool callback_site = env_.cfg.callback_call[p.pc] != 0;
@@ -290,7 +291,7 @@ void Explorer::note_stack_access(const RegState& ptr, int64_t insn_off, int size
     if (ptr.type != RegType::PtrToStack || !ptr.var.is_const()) return;
     const int64_t off = int64_t{ptr.off} + static_cast<int64_t>(ptr.var.value()) + insn_off;
     if (off < -StackState::kSize || off >= 0) return;
-    HistEntry& e = cur_->hist.hist.back();
+    HistEntry& e = history_.last();
     e.stack_frame = ptr.frameno;
     e.stack_off = static_cast<int16_t>(off);
     if (write && size == 8 && off % 8 == 0)
@@ -351,7 +352,7 @@ void Explorer::note_links(const State& st, uint32_t id_a, uint32_t id_b) {
         }
         if (members > 1) groups.push_back(g);
     }
-    if (!groups.empty()) cur_->hist.hist.back().links = history_.add_links(groups);
+    if (!groups.empty()) history_.last().links = history_.add_links(groups);
 }
 
 // ---- the main loop ----
@@ -400,6 +401,7 @@ Check Explorer::run() {
             if (pending_.empty()) return {};
             p = std::move(pending_.back());
             pending_.pop_back();
+            history_.resume(p.hist);
             if (env_.log.level() >= 2) env_.log.line(fmt::format("from {} to {}:", p.prev_pc, p.pc));
         }
     }
@@ -416,7 +418,7 @@ Check Explorer::step(Path& p, Next& next) {
     HistEntry entry;
     entry.pc = pc;
     entry.frame = static_cast<uint8_t>(st.frames.size() - 1);
-    p.hist.hist.push_back(entry);
+    history_.append(entry);
     switch (form) {
         case Form::AluImm:
         case Form::AluReg:
@@ -971,7 +973,7 @@ Check Explorer::do_exit(Path& p, Next& next) {
             return invalid(fmt::format("At callback return the register R0 has{} should have been in [0, 1] "
                                        "(0 continues the loop, 1 stops it)", has));
         }
-        p.hist.hist.back().flags |= HistEntry::kCallbackExit;
+        history_.last().flags |= HistEntry::kCallbackExit;
         p.pc = static_cast<uint32_t>(st.cur().callsite);
         st.frames.pop_back();
         return {};

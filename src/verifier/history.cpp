@@ -20,7 +20,8 @@ Node* History::add_node(PathHistory& path, const State* st, uint32_t pc) {
     Node& n = nodes_.emplace_back();
     n.self = std::prev(nodes_.end());
     n.parent = path.parent;
-    n.hist = std::move(path.hist);
+    n.begin = path.begin;
+    n.end = arena_.size();
     n.written = path.written;
     n.pc = pc;
     if (st) {
@@ -28,7 +29,7 @@ Node* History::add_node(PathHistory& path, const State* st, uint32_t pc) {
         n.st = *st;
     }
     path.parent = &n;
-    path.hist.clear();
+    path.begin = arena_.size();
     path.written = {};
     return &n;
 }
@@ -37,11 +38,7 @@ void History::end_path(Node* n) {
     while (n) {
         if (--n->branches > 0) return;
         Node* up = n->parent;
-        if (n->checkpoint && n->listed) {
-            n->hist = {};  // only paths below it walked through its history
-        } else {
-            nodes_.erase(n->self);
-        }
+        if (!n->checkpoint || !n->listed) nodes_.erase(n->self);
         n = up;
     }
 }
@@ -205,17 +202,16 @@ bool History::apply_marks(Node& n, RegSlotSet& s) const {
 }
 
 void History::mark_precise(const PathHistory& path, RegSlotSet need, bool skip_last, size_t cur_frame) {
-    const std::vector<HistEntry>* hist = &path.hist;
-    size_t end = hist->size();
+    size_t begin = path.begin, end = arena_.size();
     auto next_frame = static_cast<uint8_t>(cur_frame);
-    if (skip_last && end > 0) {
-        next_frame = (*hist)[end - 1].frame;
+    if (skip_last && end > begin) {
+        next_frame = arena_[end - 1].frame;
         --end;
     }
     Node* node = path.parent;
     for (;;) {
-        for (size_t i = end; i-- > 0;) {
-            const HistEntry& e = (*hist)[i];
+        for (size_t i = end; i-- > begin;) {
+            const HistEntry& e = arena_[i];
             back_one(e, next_frame, need);
             next_frame = e.frame;
             if (need.empty()) return;
@@ -223,8 +219,8 @@ void History::mark_precise(const PathHistory& path, RegSlotSet need, bool skip_l
         if (!node) return;
         if (node->checkpoint && !apply_marks(*node, need)) return;
         if (need.empty()) return;
-        hist = &node->hist;
-        end = hist->size();
+        begin = node->begin;
+        end = node->end;
         node = node->parent;
     }
 }

@@ -41,7 +41,7 @@ struct HistEntry {
 
 struct Node {
     Node* parent = nullptr;
-    std::vector<HistEntry> hist;  // instructions run between the parent node and this one
+    size_t begin = 0, end = 0;    // instructions run between the parent node and this one (History's arena)
     RegSlotSet written;           // stack slots `hist` overwrote whole (new frames: all)
     uint32_t branches = 1;        // paths below still being explored
     // Checkpoints only: the state at `pc` and what its continuation depended on.
@@ -55,16 +55,23 @@ struct Node {
     std::list<Node>::iterator self;
 };
 
-// The current end of one path: its last node and what it ran since.
+// The current end of one path: its last node and what it ran since (the
+// arena from `begin` on: only the running path appends, and a path that
+// waits to be explored has just forked, with nothing run since).
 struct PathHistory {
     Node* parent = nullptr;
-    std::vector<HistEntry> hist;
+    size_t begin = 0;
     RegSlotSet written;
 };
 
 class History {
 public:
     explicit History(const Cfg& cfg) : cfg_(cfg) {}
+
+    // The running path executes an instruction / resumes after waiting.
+    void append(const HistEntry& e) { arena_.push_back(e); }
+    HistEntry& last() { return arena_.back(); }
+    void resume(PathHistory& path) const { path.begin = arena_.size(); }
 
     // A new node ending `path`'s current segment (a checkpoint when `st` is given).
     Node* add_node(PathHistory& path, const State* st, uint32_t pc);
@@ -96,6 +103,7 @@ private:
     void link_groups(uint32_t at, RegSlotSet& s) const;
 
     const Cfg& cfg_;
+    std::vector<HistEntry> arena_;  // every path's instructions, segment after segment
     std::list<Node> nodes_;
     std::vector<uint16_t> links_;
 };

@@ -162,9 +162,7 @@ bool stack_exact(const StackState& a, const StackState& b, IdMap& ids) {
     return true;
 }
 
-uint16_t live_mask(const LiveMasks& live, size_t frame) {
-    return frame < live.size() ? live[frame] : uint16_t{0xffff};
-}
+uint16_t live_mask(const LiveMasks& live, size_t frame) { return live[frame]; }
 
 }  // namespace
 

@@ -56,7 +56,7 @@ struct State {
 };
 
 // Which registers are live in each frame: bit r set = r may still be read.
-using LiveMasks = std::vector<uint16_t>;  // one per frame
+using LiveMasks = std::array<uint16_t, kMaxCallFrames>;  // by frame index (no allocation per comparison)
 
 inline constexpr size_t kStackSlots = StackState::kSize / 8;
 using SlotSet = std::bitset<kStackSlots>;
