@@ -95,6 +95,7 @@ Result<std::unique_ptr<PacketRunner>> PacketRunner::create(Runtime& runtime, int
         runner->exec_program_ = std::move(*interpreted);
     }
     if (type == BPF_PROG_TYPE_XDP) runner->xdp_ = std::make_unique<runtime::XdpBuffer>();
+    runner->entry_.emplace(runner->exec_program_ ? *runner->exec_program_ : *runner->program_->exec);
     return runner;
 }
 
@@ -193,7 +194,7 @@ Result<PacketVerdict> PacketRunner::run(std::span<const uint8_t> packet, int64_t
         xdp_->reset(packet.data(), packet.size(), options_.ifindex, options_.rx_queue);
         exec_.allow(xdp_->bytes, sizeof xdp_->bytes, true);
         exec_.allow(&xdp_->ctx.md, sizeof xdp_->ctx.md, false);
-        auto r0 = runtime::run_program(*program_, reinterpret_cast<uintptr_t>(&xdp_->ctx), 0, exec_, exec_program_.get());
+        auto r0 = runtime::run_program(*program_, reinterpret_cast<uintptr_t>(&xdp_->ctx), 0, exec_, *entry_);
         if (!r0) return std::unexpected(r0.error());
         verdict.r0 = *r0;
         verdict.keep = *r0 == XDP_PASS || *r0 == XDP_TX;
@@ -218,7 +219,7 @@ Result<PacketVerdict> PacketRunner::run(std::span<const uint8_t> packet, int64_t
     exec_.packet_len = skb_.packet_len;
     exec_.allow(&skb_, sizeof skb_.skb, true);
     exec_.allow(skb_.packet, skb_.packet_len, writable);
-    auto r0 = runtime::run_program(*program_, reinterpret_cast<uintptr_t>(&skb_), 0, exec_, exec_program_.get());
+    auto r0 = runtime::run_program(*program_, reinterpret_cast<uintptr_t>(&skb_), 0, exec_, *entry_);
     if (!r0) return std::unexpected(r0.error());
     verdict.r0 = *r0;
     if (program_->type == BPF_PROG_TYPE_SOCKET_FILTER) {

@@ -34,8 +34,11 @@
 #include "runtime/program.hpp"
 
 #include <bpfrt/error.hpp>
+#include <bpfrt/jit.hpp>
 #include <bpfrt/runtime.hpp>
 #include <bpfrt/vm.hpp>
+
+#include <optional>
 
 #include <linux/if_packet.h>
 
@@ -115,6 +118,9 @@ private:
     runtime::State* state_ = nullptr;
     std::shared_ptr<runtime::ProgramObject> program_;
     std::unique_ptr<vm::Program> exec_program_;  // the program in the engine asked for
+    // One direct entry into that engine: a runner runs on one thread, and the
+    // per-run fixed cost matters at millions of packets per second.
+    std::optional<jit::DirectEntry> entry_;
     PacketRunOptions options_;
     std::vector<uint8_t> frame_;  // writable copy for tc programs
     runtime::SkbContext skb_;

@@ -76,5 +76,9 @@ public:
 // engine, e.g. the JIT).
 Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t r2,
                              vm::ExecContext& ctx, const vm::Program* exec = nullptr);
+// The same through a direct entry (jit::DirectEntry) prepared once for the
+// program's engine: for callers that run one program many times on one thread.
+Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t r2,
+                             vm::ExecContext& ctx, jit::DirectEntry& entry);
 
 }  // namespace bpfrt::runtime

@@ -386,8 +386,11 @@ Result<OneRun> run_once(const ProgramObject& program, State& state, const TestRu
 
 }  // namespace
 
-Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t r2, vm::ExecContext& ctx,
-                             const vm::Program* exec) {
+namespace {
+
+// What every run of a program holds around the engine's call `run_engine`.
+template <typename RunEngine>
+Result<uint64_t> run_held(const ProgramObject& program, uint64_t r1, vm::ExecContext& ctx, RunEngine&& run_engine) {
     // Map values handed to the program stay valid until it returns, even if
     // the host deletes their elements meanwhile.
     bridge::RunSection section;
@@ -397,11 +400,24 @@ Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t
     ctx.user = &run;
     ctx.tail_calls = 0;
     for (const DirectValue& value : program.direct_values) ctx.allow(value.start, value.size, value.writable);
-    auto result = (exec != nullptr ? exec : program.exec.get())->run(r1, r2, ctx);
+    auto result = run_engine();
     // Only an unverified program can end holding ring buffer records: drop them.
     for (const RunState::Reserved& r : run.reserved) static_cast<maps::RingBuf*>(r.ring)->discard(r.sample, 0);
     ctx.user = nullptr;
     return result;
+}
+
+}  // namespace
+
+Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t r2, vm::ExecContext& ctx,
+                             const vm::Program* exec) {
+    const vm::Program& engine = exec != nullptr ? *exec : *program.exec;
+    return run_held(program, r1, ctx, [&] { return engine.run(r1, r2, ctx); });
+}
+
+Result<uint64_t> run_program(const ProgramObject& program, uint64_t r1, uint64_t r2, vm::ExecContext& ctx,
+                             jit::DirectEntry& entry) {
+    return run_held(program, r1, ctx, [&] { return entry.run(r1, r2, ctx); });
 }
 
 Result<TestRunResult> State::test_run(const TestRun& in) {
