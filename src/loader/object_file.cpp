@@ -1,5 +1,6 @@
 // bpfrt::ObjectFile: the public face of the loader, and load().
 #include "loader/object_state.hpp"
+#include "maps/map.hpp"
 
 #include <bpfrt/bpf.h>
 
@@ -124,6 +125,8 @@ Result<void> ObjectFile::create_maps(Runtime& runtime) {
     if (state_->maps_created) return fail(EBUSY, fmt::format("{}: maps are already created", state_->name));
     state_->maps_created = true;
     for (auto& map : state_->maps) {
+        // As libbpf: a perf event array left at 0 entries gets one per possible CPU.
+        if (map.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && map.max_entries == 0) map.max_entries = maps::possible_cpus();
         MapCreate in;
         in.map_type = map.type;
         in.key_size = map.key_size;

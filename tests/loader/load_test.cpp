@@ -173,3 +173,20 @@ TEST(Load, RejectionThroughProgLoadNamesTheSourceLine) {
     EXPECT_NE(log.find("rejected.c:"), std::string::npos) << log;
     EXPECT_NE(log.find("return *value;"), std::string::npos) << log;
 }
+
+// As libbpf: a perf event array declared without max_entries gets one entry
+// per possible CPU when it is created (bcc-style tools rely on it).
+TEST(Load, PerfEventArrayWithoutMaxEntriesGetsOnePerCpu) {
+    bpfrt::Runtime rt;
+    auto obj = ObjectFile::open(std::string(BPFRT_TEST_OBJECTS) + "/perf_maps.o");
+    ASSERT_TRUE(obj) << obj.error().message;
+    ASSERT_EQ(obj->maps().size(), 1u);
+    EXPECT_EQ(obj->maps()[0].max_entries, 0u);
+    auto ok = obj->load(rt, {});
+    ASSERT_TRUE(ok) << ok.error().message;
+    const auto info = rt.map_info(obj->maps()[0].fd);
+    ASSERT_TRUE(info) << info.error().message;
+    EXPECT_EQ(info->map_type, uint32_t{BPF_MAP_TYPE_PERF_EVENT_ARRAY});
+    EXPECT_GE(info->max_entries, 1u);
+    EXPECT_EQ(obj->maps()[0].max_entries, info->max_entries);
+}
