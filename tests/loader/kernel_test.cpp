@@ -35,7 +35,7 @@ TEST(Kernel, EveryExampleLoadsWithLibbpfAndBpfrt) {
         ASSERT_NE(kobj, nullptr) << "libbpf cannot open " << path << ": " << g_libbpf_log;
         const int err = bpf_object__load(kobj);
         bpf_object__close(kobj);
-        if (err == -EPERM || err == -EACCES && g_libbpf_log.find("Operation not permitted") != std::string::npos ||
+        if (err == -EPERM || (err == -EACCES && g_libbpf_log.find("Operation not permitted") != std::string::npos) ||
             err == -ENOSYS) {
             GTEST_SKIP() << "the kernel refuses bpf() here (" << err << "): " << g_libbpf_log.substr(0, 300);
         }
