@@ -41,11 +41,8 @@ struct KnownDifference {
 
 // Keep in step with the work that fixes them: the test fails when one matches.
 constexpr KnownDifference kKnownDifferences[] = {
-    {"tc_locked_stats", "the loader does not give the verifier the map value's struct bpf_spin_lock offset from "
-                        "BTF (MapInfo::btf / spin_lock_off), so bpf_spin_lock is refused"},
     {"xdp_hashfilter", "bpf_redirect_map into a BPF_MAP_TYPE_CPUMAP (16) is not supported yet"},
     {"xdp_cpu_spread", "bpf_redirect_map into a BPF_MAP_TYPE_CPUMAP (16) is not supported yet"},
-    {"xdp_tenant_filter", "the loader refuses map-in-map initialisation (.values) in xdp_map_in_map.o"},
 };
 
 const KnownDifference* known_difference(const std::string& program) {
