@@ -40,6 +40,9 @@ public:
     }
 
     Result<void> update(const void* key, const void* value, uint64_t flags) override {
+        // bpf()'s map_update_elem refuses BPF_F_LOCK without a lock before the map's own checks.
+        if ((flags & BPF_F_LOCK) && spec_.spin_lock_off < 0)
+            return fail(EINVAL, "update: BPF_F_LOCK, but the value has no bpf_spin_lock");
         if (long err = check(key, flags)) return errno_result(err, "update");
         store(element(key), value, host_value_size(), flags);
         return {};

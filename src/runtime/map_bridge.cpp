@@ -76,6 +76,9 @@ Result<void> lookup(MapObject& map, std::span<const std::byte> key, std::span<st
 
 Result<void> update(MapObject& map, std::span<const std::byte> key, std::span<const std::byte> value,
                     uint64_t flags, const ObjectResolver& resolve) {
+    // The kernel's map_update_elem checks this before the map type's own rules.
+    if ((flags & BPF_F_LOCK) && map.spec().spin_lock_off < 0)
+        return fail(EINVAL, "BPF_F_LOCK: the map's value has no bpf_spin_lock");
     return map.update(key_or_null(key), value.data(), flags, resolve);
 }
 
