@@ -53,6 +53,8 @@ function(bpfrt_test name)
   target_link_libraries(${name} PRIVATE bpfrt_options GTest::gtest_main ${ARG_LIBS} bpfrt)
   target_compile_definitions(${name} PRIVATE
     BPFRT_SHARED_DIR="${BPFRT_SHARED_DIR}" BPFRT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  # Header-only pieces shared by tests: "support/...".
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   # Each test is labelled with its executable, so CI can pick components (ctest -L).
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 LABELS ${name})
 endfunction()

@@ -6,6 +6,7 @@
 #include "helpers/lock_helpers.hpp"
 #include "helpers/map_helpers.hpp"
 #include "maps/map.hpp"
+#include "support/lock_programs.hpp"
 #include "verifier/verifier.hpp"
 
 #include <bpfrt/insn.h>
@@ -29,32 +30,7 @@ constexpr int16_t kAOff = 8, kBOff = 16;
 constexpr uint32_t kValueSize = 24;
 constexpr int32_t kMapHandle = 7;
 
-// key 0; v = lookup; if (!v) return 0; lock(&v->lock); v->a++; v->b++ (plain loads and stores); unlock; return 0
-Prog locked_counters() {
-    return {BPF_ST_MEM(BPF_W, BPF_REG_10, -4, 0),
-            BPF_MOV64_REG(BPF_REG_2, BPF_REG_10),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
-            BPF_LD_MAP_FD(BPF_REG_1, kMapHandle),
-            BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem),
-            BPF_JMP_IMM(BPF_JNE, BPF_REG_0, 0, 2),
-            BPF_MOV64_IMM(BPF_REG_0, 0),
-            BPF_EXIT_INSN(),
-            BPF_MOV64_REG(BPF_REG_6, BPF_REG_0),
-            BPF_MOV64_REG(BPF_REG_1, BPF_REG_6),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, kLockOff),
-            BPF_EMIT_CALL(BPF_FUNC_spin_lock),
-            BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, kAOff),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1),
-            BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_1, kAOff),
-            BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, kBOff),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1),
-            BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_1, kBOff),
-            BPF_MOV64_REG(BPF_REG_1, BPF_REG_6),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, kLockOff),
-            BPF_EMIT_CALL(BPF_FUNC_spin_unlock),
-            BPF_MOV64_IMM(BPF_REG_0, 0),
-            BPF_EXIT_INSN()};
-}
+Prog locked_counters() { return test::locked_counters({kMapHandle, kLockOff, kAOff, kBOff}); }
 
 std::optional<verifier::MapInfo> lock_map_info(int32_t handle) {
     if (handle != kMapHandle) return std::nullopt;

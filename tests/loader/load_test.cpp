@@ -55,6 +55,13 @@ T lookup(bpfrt::Runtime& rt, int fd, uint32_t key = 0) {
     return out;
 }
 
+// The loaded program `name` run `repeat` times on 64 zero bytes.
+bpfrt::Result<bpfrt::TestRunResult> run_program(bpfrt::Runtime& rt, const ObjectFile& obj, const char* name,
+                                                uint32_t repeat) {
+    const std::vector<std::byte> packet(64);
+    return rt.prog_test_run({.prog_fd = obj.find_program(name)->fd, .data = packet, .repeat = repeat});
+}
+
 }  // namespace
 
 TEST(Load, EveryExampleLoads) {
@@ -215,12 +222,7 @@ TEST(Load, ValuesFillMapInMapAndProgArraySlots) {
 
     auto ok = obj->load(rt);
     ASSERT_TRUE(ok) << ok.error().message;
-    std::vector<std::byte> packet(64);
-    bpfrt::TestRun run;
-    run.prog_fd = obj->find_program("through_slots")->fd;
-    run.data = packet;
-    run.repeat = 2;
-    auto result = rt.prog_test_run(run);
+    auto result = run_program(rt, *obj, "through_slots", 2);
     ASSERT_TRUE(result) << result.error().message;
     EXPECT_EQ(result->retval, uint32_t{XDP_TX});  // the tail call into slot 1
     EXPECT_EQ(lookup<uint64_t>(rt, obj->find_map("inner0")->fd, 1), 2u);
@@ -248,12 +250,7 @@ TEST(Load, SpinLockOffsetComesFromTheValuesBtf) {
     EXPECT_EQ(obj->find_map("inner0")->spin_lock_off, -1);
     auto ok = obj->load(rt);
     ASSERT_TRUE(ok) << ok.error().message;
-    std::vector<std::byte> packet(64);
-    bpfrt::TestRun run;
-    run.prog_fd = obj->find_program("locked_add")->fd;
-    run.data = packet;
-    run.repeat = 5;
-    ASSERT_TRUE(rt.prog_test_run(run));
+    ASSERT_TRUE(run_program(rt, *obj, "locked_add", 5));
     struct {
         uint64_t a;
         uint32_t lock;

@@ -1,6 +1,7 @@
 // Maps whose value holds a struct bpf_spin_lock (MapCreate::value_btf): the
 // verifier lets programs lock it, host copies never write the lock word and
 // read it as 0, and BPF_F_LOCK host copies exclude programs holding the lock.
+#include "support/lock_programs.hpp"
 #include "test_util.hpp"
 
 #include <bpfrt/insn.h>
@@ -40,32 +41,7 @@ MapHandle locked_map(Runtime& rt, uint32_t type, std::optional<MapCreate::ValueB
     return map ? std::move(*map) : MapHandle{};
 }
 
-// v = lookup(key 0); if (v) { lock(&v->lock); v->a++; v->b++; unlock(&v->lock); } return 0
-std::vector<bpf_insn> locked_counters(int map_fd) {
-    return {BPF_ST_MEM(BPF_W, BPF_REG_10, -4, 0),
-            BPF_MOV64_REG(BPF_REG_2, BPF_REG_10),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
-            BPF_LD_MAP_FD(BPF_REG_1, map_fd),
-            BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem),
-            BPF_JMP_IMM(BPF_JNE, BPF_REG_0, 0, 2),
-            BPF_MOV64_IMM(BPF_REG_0, 0),
-            BPF_EXIT_INSN(),
-            BPF_MOV64_REG(BPF_REG_6, BPF_REG_0),
-            BPF_MOV64_REG(BPF_REG_1, BPF_REG_6),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, kLockOff),
-            BPF_EMIT_CALL(BPF_FUNC_spin_lock),
-            BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, 0),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1),
-            BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_1, 0),
-            BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, 16),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1),
-            BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_1, 16),
-            BPF_MOV64_REG(BPF_REG_1, BPF_REG_6),
-            BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, kLockOff),
-            BPF_EMIT_CALL(BPF_FUNC_spin_unlock),
-            BPF_MOV64_IMM(BPF_REG_0, 0),
-            BPF_EXIT_INSN()};
-}
+std::vector<bpf_insn> locked_counters(int map_fd) { return test::locked_counters({map_fd, kLockOff, 0, 16}); }
 
 ProgLoadResult load(Runtime& rt, const std::vector<bpf_insn>& insns, jit::Engine engine = jit::Engine::Auto) {
     ProgLoad in;
