@@ -48,6 +48,7 @@ constexpr NamedValue kMapTypes[] = {
     {"stack", BPF_MAP_TYPE_STACK},
     {"ringbuf", BPF_MAP_TYPE_RINGBUF},
     {"perf_event_array", BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+    {"cpumap", BPF_MAP_TYPE_CPUMAP},
 };
 
 constexpr NamedValue kMapFlags[] = {
