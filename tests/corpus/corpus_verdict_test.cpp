@@ -43,8 +43,6 @@ struct KnownDifference {
 constexpr KnownDifference kKnownDifferences[] = {
     {"tc_locked_stats", "the loader does not give the verifier the map value's struct bpf_spin_lock offset from "
                         "BTF (MapInfo::btf / spin_lock_off), so bpf_spin_lock is refused"},
-    {"xdp_hashfilter", "bpf_redirect_map into a BPF_MAP_TYPE_CPUMAP (16) is not supported yet"},
-    {"xdp_cpu_spread", "bpf_redirect_map into a BPF_MAP_TYPE_CPUMAP (16) is not supported yet"},
     {"xdp_tenant_filter", "the loader refuses map-in-map initialisation (.values) in xdp_map_in_map.o"},
 };
 
