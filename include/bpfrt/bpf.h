@@ -150,7 +150,7 @@ enum {
     BPF_ANY = 0,     /* create a new element or update an existing one */
     BPF_NOEXIST = 1, /* create a new element only if it did not exist */
     BPF_EXIST = 2,   /* update an existing element */
-    BPF_F_LOCK = 4,  /* spin_lock-ed lookup/update (needs BTF; refused here) */
+    BPF_F_LOCK = 4,  /* copy holding the value's bpf_spin_lock (maps whose value type has one) */
 };
 
 /* map_flags of BPF_MAP_CREATE */

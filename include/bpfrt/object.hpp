@@ -67,6 +67,19 @@ struct ObjectMap {
     // has the section's DATASEC as its value type. 0: none.
     uint32_t btf_key_type_id = 0;
     uint32_t btf_value_type_id = 0;
+    // The offset of the value's struct bpf_spin_lock (from its BTF type), -1: none.
+    int32_t spin_lock_off = -1;
+    // ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map template, from
+    // __array(values, struct { ... }). Created only to make this map.
+    std::shared_ptr<const ObjectMap> inner{};
+    // `.values = { [slot] = &target }`: the map (map-in-map) or program
+    // (prog array) named `target` goes into `slot` when the object loads
+    // (maps when they are created, programs once every program is loaded).
+    struct SlotInit {
+        uint32_t slot = 0;
+        std::string target;
+    };
+    std::vector<SlotInit> slot_inits;
     int fd = -1;                        // the Runtime handle after load()
 };
 
@@ -235,7 +248,8 @@ public:
     // themselves with resolved_insns()).
     Result<void> create_maps(Runtime& runtime);
     // Loads one program (creating the maps first if needed), whether or not
-    // it is an autoload program. EBUSY if it is loaded already.
+    // it is an autoload program, and puts it into the prog array slots that
+    // `.values` gives it. EBUSY if it is loaded already.
     Result<void> load_program(Runtime& runtime, ObjectProgram& prog, const ObjectLoadOptions& options = {});
     bool loaded() const noexcept;
 
@@ -243,6 +257,8 @@ public:
 
 private:
     explicit ObjectFile(std::unique_ptr<State> state) noexcept;
+    Result<MapHandle> create_map(Runtime& runtime, ObjectMap& map);
+    Result<void> fill_slots(Runtime& runtime, bool prog_array);
     std::unique_ptr<State> state_;
 };
 

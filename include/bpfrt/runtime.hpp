@@ -93,6 +93,15 @@ struct MapCreate {
     uint32_t numa_node = 0;     // accepted and ignored (with BPF_F_NUMA_NODE)
     std::string name{};           // at most 15 characters of [A-Za-z0-9_.]
     uint64_t map_extra = 0;     // per-type extra (bloom filter hashes)
+    // What the kernel reads from the value's BTF type (btf_value_type_id).
+    // bpfrt has no BPF_BTF_LOAD: the creator (the ELF loader) states the facts.
+    // A value with a struct bpf_spin_lock (HASH and ARRAY only) lets programs
+    // call bpf_spin_lock on it and the host use BPF_F_LOCK; host copies never
+    // write the lock word and lookups return it as 0.
+    struct ValueBtf {
+        int32_t spin_lock_off = -1;  // offset of the struct bpf_spin_lock, -1: none
+    };
+    std::optional<ValueBtf> value_btf{};  // nullopt: the value's type is unknown
 };
 
 // BPF_MAP_LOOKUP_ELEM: the value is written to the output span given to
@@ -102,7 +111,7 @@ struct MapCreate {
 struct MapLookupElem {
     int map_fd = -1;
     std::span<const std::byte> key{};
-    uint64_t flags = 0;  // must be 0 (BPF_F_LOCK needs BTF, unsupported)
+    uint64_t flags = 0;  // 0, or BPF_F_LOCK (copy holding the value's bpf_spin_lock)
 };
 
 // BPF_MAP_UPDATE_ELEM
@@ -110,7 +119,7 @@ struct MapUpdateElem {
     int map_fd = -1;
     std::span<const std::byte> key{};  // empty for queue/stack maps
     std::span<const std::byte> value{};
-    uint64_t flags = 0;  // BPF_ANY, BPF_NOEXIST, BPF_EXIST
+    uint64_t flags = 0;  // BPF_ANY, BPF_NOEXIST, BPF_EXIST; | BPF_F_LOCK (a value with a bpf_spin_lock)
 };
 
 // BPF_MAP_DELETE_ELEM

@@ -2,10 +2,10 @@
 
 #include "helpers/helper_args.hpp"
 #include "helpers/prototypes.hpp"
+#include "maps/value_lock.hpp"
 
 #include <atomic>
 #include <string>
-#include <thread>
 
 namespace bpfrt::helpers {
 
@@ -27,11 +27,7 @@ uint64_t spin_lock(uint64_t lock_reg, uint64_t, uint64_t, uint64_t, uint64_t, vm
     uint32_t* word = lock_word(lock_reg, ctx);
     if (word == nullptr) return 0;
     if (ctx.checked && held_lock != nullptr) return 0;  // a second lock, or this one again: would deadlock
-    std::atomic_ref<uint32_t> lock(*word);
-    for (unsigned spins = 0; lock.exchange(1, std::memory_order_acquire) != 0;) {
-        while (lock.load(std::memory_order_relaxed) != 0)
-            if (++spins > 64) std::this_thread::yield();
-    }
+    maps::acquire_value_lock(word);
     held_lock = word;
     return 0;
 }
@@ -40,7 +36,7 @@ uint64_t spin_unlock(uint64_t lock_reg, uint64_t, uint64_t, uint64_t, uint64_t, 
     uint32_t* word = lock_word(lock_reg, ctx);
     if (word == nullptr || (ctx.checked && word != held_lock)) return 0;  // not this thread's lock
     if (word == held_lock) held_lock = nullptr;
-    std::atomic_ref<uint32_t>(*word).store(0, std::memory_order_release);
+    maps::release_value_lock(word);
     return 0;
 }
 

@@ -26,6 +26,8 @@ constexpr uint64_t kRingbuf = bit(BPF_MAP_TYPE_RINGBUF);
 constexpr uint64_t kStackTrace = bit(BPF_MAP_TYPE_STACK_TRACE);
 constexpr uint64_t kDevMaps = bit(BPF_MAP_TYPE_DEVMAP) | bit(BPF_MAP_TYPE_DEVMAP_HASH);
 constexpr uint64_t kCpuMap = bit(BPF_MAP_TYPE_CPUMAP);
+// Programs only look maps up in map-in-map (check_map_func_compatibility).
+constexpr uint64_t kMapsOfMaps = bit(BPF_MAP_TYPE_ARRAY_OF_MAPS) | bit(BPF_MAP_TYPE_HASH_OF_MAPS);
 
 using A = ArgType;
 using R = RetType;
@@ -33,7 +35,7 @@ constexpr auto D = A::DontCare;
 
 constexpr HelperProto kProtos[] = {
     {BPF_FUNC_map_lookup_elem, "map_lookup_elem", R::PtrToMapValueOrNull,
-     {A::ConstMapPtr, A::PtrToMapKey, D, D, D}, false, false, false, kAll, kPlainMaps},
+     {A::ConstMapPtr, A::PtrToMapKey, D, D, D}, false, false, false, kAll, kPlainMaps | kMapsOfMaps},
     {BPF_FUNC_map_update_elem, "map_update_elem", R::Integer,
      {A::ConstMapPtr, A::PtrToMapKey, A::PtrToMapValue, A::Anything, D}, false, false, false, kAll, kPlainMaps},
     {BPF_FUNC_map_delete_elem, "map_delete_elem", R::Integer,
@@ -129,7 +131,7 @@ static_assert(sorted_by_id(), "keep kProtos ordered by helper number");
 
 // Map types that only work with their own helpers.
 constexpr uint64_t kSpecialMaps = bit(BPF_MAP_TYPE_PROG_ARRAY) | bit(BPF_MAP_TYPE_PERF_EVENT_ARRAY) |
-                                  kRingbuf | kQueueStack | kStackTrace | kDevMaps | kCpuMap;
+                                  kRingbuf | kQueueStack | kStackTrace | kDevMaps | kCpuMap | kMapsOfMaps;
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <bpf/btf.h>
 #include <fmt/format.h>
+#include <linux/bpf.h>
 
 #include <cerrno>
 #include <cstring>
@@ -79,7 +80,9 @@ Result<void> set_size(uint32_t& slot, uint32_t value, std::string_view map, std:
     return {};
 }
 
-Result<void> read_map_attribute(const struct btf* b, const btf_member& m, BtfMapDefinition& def) {
+Result<void> read_values(const struct btf* b, const btf_member& m, uint32_t bit_offset, BtfMapDefinition& def);
+
+Result<void> read_map_attribute(const struct btf* b, const btf_member& m, uint32_t bit_offset, BtfMapDefinition& def) {
     const char* raw_name = btf__name_by_offset(b, m.name_off);
     if (!raw_name) return fail(EINVAL, fmt::format("corrupted BTF: a member of map '{}' has a bad name", def.name));
     const std::string_view field = raw_name;
@@ -108,12 +111,65 @@ Result<void> read_map_attribute(const struct btf* b, const btf_member& m, BtfMap
             def.notes.push_back(fmt::format("{} = {} ignored ({})", field, *v,
                                             field == "pinning" ? "bpfrt has no BPF filesystem" : "not used by bpfrt"));
     } else if (field == "values") {
-        return fail(ENOTSUP, fmt::format("map '{}': map-in-map and prog-array initialisation (.values) is not "
-                                         "supported", def.name));
+        return read_values(b, m, bit_offset, def);
     } else {
         return fail(EINVAL, fmt::format("map '{}': unknown attribute '{}'", def.name, field));
     }
     return {};
+}
+
+// The members of a map definition struct.
+Result<void> read_map_struct(const struct btf* b, const btf_type* st, BtfMapDefinition& def) {
+    if (!btf_is_struct(st)) return fail(EINVAL, fmt::format("map '{}': its definition is not a struct", def.name));
+    const btf_member* members = btf_members(st);
+    for (uint16_t i = 0; i < btf_vlen(st); ++i)
+        if (auto ok = read_map_attribute(b, members[i], btf_member_bit_offset(st, i), def); !ok) return ok;
+    return {};
+}
+
+// __array(values, T) is `typeof(T) *values[]`: a zero-length array of
+// pointers, placed last so that an initialiser can extend it.
+Result<void> read_values(const struct btf* b, const btf_member& m, uint32_t bit_offset, BtfMapDefinition& def) {
+    auto arr = skip_mods(b, m.type);
+    if (!arr) return std::unexpected(arr.error());
+    if (!btf_is_array(*arr) || btf_array(*arr)->nelems != 0 || bit_offset % 64 != 0)
+        return fail(EINVAL, fmt::format("map '{}': 'values' is not __array(values, ...) (a zero-length array of "
+                                        "pointers)", def.name));
+    auto ptr = skip_mods(b, btf_array(*arr)->type);
+    if (!ptr) return std::unexpected(ptr.error());
+    if (!btf_is_ptr(*ptr))
+        return fail(EINVAL, fmt::format("map '{}': the elements of 'values' are not pointers", def.name));
+    auto target = skip_mods(b, (*ptr)->type);
+    if (!target) return std::unexpected(target.error());
+    def.has_values = true;
+    def.values_offset = bit_offset / 8;
+    if (btf_is_func_proto(*target)) return {};  // a prog array's programs
+    auto inner = std::make_shared<BtfMapDefinition>();
+    inner->name = def.name + ".inner";
+    if (auto ok = read_map_struct(b, *target, *inner); !ok) return ok;
+    if (inner->has_values)
+        return fail(EINVAL, fmt::format("map '{}': an inner map cannot itself hold maps or programs", def.name));
+    def.inner = std::move(inner);
+    return {};
+}
+
+// What only the whole definition tells: 'values' belongs to map-in-map
+// (whose values are then 4-byte handles) and prog arrays.
+Result<void> check_values(BtfMapDefinition& def) {
+    const bool holds_maps = def.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || def.type == BPF_MAP_TYPE_HASH_OF_MAPS;
+    const bool holds_progs = def.type == BPF_MAP_TYPE_PROG_ARRAY;
+    if (holds_maps && !def.inner)
+        return fail(EINVAL, fmt::format("map '{}': a map-in-map needs its inner map's definition "
+                                        "(__array(values, struct {{ ... }}))", def.name));
+    if (!def.has_values) return {};
+    if (!holds_maps && !holds_progs)
+        return fail(EINVAL, fmt::format("map '{}': 'values' is only for map-in-map and prog arrays (type {})",
+                                        def.name, def.type));
+    if (holds_progs && def.inner)
+        return fail(EINVAL, fmt::format("map '{}': a prog array's 'values' must be programs, not maps", def.name));
+    if (holds_maps && !def.inner)
+        return fail(EINVAL, fmt::format("map '{}': a map-in-map's 'values' must be maps", def.name));
+    return set_size(def.value_size, 4, def.name, "value_size");  // a handle
 }
 
 Result<BtfMapDefinition> read_map(const struct btf* b, const btf_var_secinfo& vi) {
@@ -128,12 +184,45 @@ Result<BtfMapDefinition> read_map(const struct btf* b, const btf_var_secinfo& vi
     def.size = vi.size;
     auto st = skip_mods(b, var->type);
     if (!st) return std::unexpected(st.error());
-    if (!btf_is_struct(*st))
-        return fail(EINVAL, fmt::format("map '{}': its definition is not a struct", def.name));
-    const btf_member* members = btf_members(*st);
-    for (uint16_t i = 0; i < btf_vlen(*st); ++i)
-        if (auto ok = read_map_attribute(b, members[i], def); !ok) return std::unexpected(ok.error());
+    if (auto ok = read_map_struct(b, *st, def); !ok) return std::unexpected(ok.error());
+    if (auto ok = check_values(def); !ok) return std::unexpected(ok.error());
     return def;
+}
+
+// Collects the offsets of struct bpf_spin_lock fields inside type `id`
+// (at byte `base`), into nested structs, unions and arrays; two are enough
+// to tell that there are several.
+Result<void> find_spin_locks(const struct btf* b, uint32_t id, uint64_t base, int depth, std::vector<uint64_t>& found) {
+    if (depth > kMaxTypeChain || found.size() > 1) return {};
+    auto t = skip_mods(b, id);
+    if (!t) return std::unexpected(t.error());
+    if (btf_is_array(*t)) {
+        const struct btf_array* a = btf_array(*t);
+        const long long elem = btf__resolve_size(b, a->type);
+        if (elem < 0) return fail(EINVAL, fmt::format("corrupted BTF: cannot size the elements of type {}", id));
+        for (uint32_t i = 0; i < a->nelems && found.size() < 2; ++i) {
+            const size_t before = found.size();
+            if (auto ok = find_spin_locks(b, a->type, base + uint64_t{i} * static_cast<uint64_t>(elem), depth + 1, found);
+                !ok)
+                return ok;
+            if (found.size() == before) break;  // elements without a lock: none has one
+        }
+        return {};
+    }
+    if (!btf_is_composite(*t)) return {};
+    const char* name = btf__name_by_offset(b, (*t)->name_off);
+    if (btf_is_struct(*t) && name && std::strcmp(name, "bpf_spin_lock") == 0) {
+        found.push_back(base);
+        return {};
+    }
+    const btf_member* members = btf_members(*t);
+    for (uint16_t i = 0; i < btf_vlen(*t); ++i) {
+        if (btf_member_bitfield_size(*t, i) != 0) continue;
+        if (auto ok = find_spin_locks(b, members[i].type, base + btf_member_bit_offset(*t, i) / 8, depth + 1, found);
+            !ok)
+            return ok;
+    }
+    return {};
 }
 
 std::optional<uint32_t> find_datasec(const struct btf* b, std::string_view name) {
@@ -205,6 +294,17 @@ Result<std::vector<BtfMapDefinition>> btf_map_definitions(const Btf& btf) {
         defs.push_back(std::move(*def));
     }
     return defs;
+}
+
+Result<int32_t> spin_lock_offset(const Btf& btf, uint32_t type_id, std::string_view map) {
+    if (type_id == 0) return -1;
+    std::vector<uint64_t> found;
+    if (auto ok = find_spin_locks(btf.raw(), type_id, 0, 0, found); !ok) return std::unexpected(ok.error());
+    if (found.empty()) return -1;
+    if (found.size() > 1)
+        return fail(EINVAL, fmt::format("map '{}': its value holds more than one struct bpf_spin_lock", map));
+    if (found[0] > INT32_MAX) return fail(EINVAL, fmt::format("map '{}': bpf_spin_lock offset out of range", map));
+    return static_cast<int32_t>(found[0]);
 }
 
 Result<std::vector<DatasecVariable>> datasec_variables(const Btf& btf, std::string_view section) {

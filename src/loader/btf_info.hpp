@@ -49,7 +49,18 @@ struct BtfMapDefinition {
     uint32_t key_type_id = 0;    // __type(key, T): T's id (0 with __uint(key_size, N))
     uint32_t value_type_id = 0;  // __type(value, T)
     std::vector<std::string> notes;  // attributes accepted and ignored
+    // __array(values, T): map-in-map (T, a map definition, is the inner map
+    // template) and prog arrays (T a function prototype). The slots' initial
+    // contents are relocations at values_offset + 8 * slot in `.maps`.
+    bool has_values = false;
+    uint32_t values_offset = 0;  // in the definition
+    std::shared_ptr<const BtfMapDefinition> inner;
 };
+
+// The offset of the struct bpf_spin_lock inside BTF type `type_id` (a
+// map's value), following typedefs, qualifiers and nested structs; -1 when
+// there is none. EINVAL when there are several (as the kernel's BTF check).
+Result<int32_t> spin_lock_offset(const Btf& btf, uint32_t type_id, std::string_view map);
 
 // The maps of the `.maps` DATASEC (empty when BTF has none). Offsets are
 // as BTF has them: in an object clang leaves them to relocations, so the

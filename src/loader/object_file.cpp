@@ -121,23 +121,76 @@ Result<std::vector<bpf_insn>> ObjectFile::resolved_insns(const ObjectProgram& pr
     return insns;
 }
 
+namespace {
+
+MapCreate map_create_input(const ObjectMap& map) {
+    MapCreate in;
+    in.map_type = map.type;
+    in.key_size = map.key_size;
+    in.value_size = map.value_size;
+    in.max_entries = map.max_entries;
+    in.map_flags = map.map_flags;
+    in.name = runtime_name(map.name);
+    if (map.btf_value_type_id != 0) in.value_btf = MapCreate::ValueBtf{map.spin_lock_off};
+    return in;
+}
+
+}  // namespace
+
+Result<MapHandle> ObjectFile::create_map(Runtime& runtime, ObjectMap& map) {
+    // As libbpf: a perf event array left at 0 entries gets one per possible CPU.
+    if (map.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && map.max_entries == 0) map.max_entries = maps::possible_cpus();
+    MapCreate in = map_create_input(map);
+    MapHandle inner;  // the template: the map-in-map keeps what it needs of it
+    if (map.inner) {
+        auto made = runtime.map_create(map_create_input(*map.inner));
+        if (!made)
+            return fail(made.error().code, fmt::format("{}: inner map of '{}' ({}): {}", state_->name, map.name,
+                                                       map_type_name(map.inner->type), made.error().message));
+        inner = std::move(*made);
+        in.inner_map_fd = inner.fd();
+    }
+    auto handle = runtime.map_create(in);
+    if (!handle)
+        return fail(handle.error().code, fmt::format("{}: map '{}' ({}): {}", state_->name, map.name,
+                                                     map_type_name(map.type), handle.error().message));
+    return handle;
+}
+
+// Writes `.values` slots naming objects of kind `prog_array` (programs) or
+// map-in-map (maps): each slot gets the target's handle.
+Result<void> ObjectFile::fill_slots(Runtime& runtime, bool prog_array) {
+    for (const ObjectMap& map : state_->maps) {
+        if ((map.type == BPF_MAP_TYPE_PROG_ARRAY) != prog_array) continue;
+        for (const ObjectMap::SlotInit& init : map.slot_inits) {
+            int fd = -1;
+            if (prog_array) {
+                const ObjectProgram* prog = find_program(init.target);
+                if (prog == nullptr || prog->fd < 0) continue;  // not loaded (autoload off): the slot stays empty
+                fd = prog->fd;
+            } else {
+                const ObjectMap* target = find_map(init.target);
+                fd = target != nullptr ? target->fd : -1;
+            }
+            const uint32_t key = init.slot;
+            MapUpdateElem update;
+            update.map_fd = map.fd;
+            update.key = std::as_bytes(std::span<const uint32_t, 1>(&key, 1));
+            update.value = std::as_bytes(std::span<const int, 1>(&fd, 1));
+            if (auto ok = runtime.map_update_elem(update); !ok)
+                return fail(ok.error().code, fmt::format("{}: map '{}': .values[{}] = '{}': {}", state_->name,
+                                                         map.name, init.slot, init.target, ok.error().message));
+        }
+    }
+    return {};
+}
+
 Result<void> ObjectFile::create_maps(Runtime& runtime) {
     if (state_->maps_created) return fail(EBUSY, fmt::format("{}: maps are already created", state_->name));
     state_->maps_created = true;
     for (auto& map : state_->maps) {
-        // As libbpf: a perf event array left at 0 entries gets one per possible CPU.
-        if (map.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && map.max_entries == 0) map.max_entries = maps::possible_cpus();
-        MapCreate in;
-        in.map_type = map.type;
-        in.key_size = map.key_size;
-        in.value_size = map.value_size;
-        in.max_entries = map.max_entries;
-        in.map_flags = map.map_flags;
-        in.name = runtime_name(map.name);
-        auto handle = runtime.map_create(in);
-        if (!handle)
-            return fail(handle.error().code, fmt::format("{}: map '{}' ({}): {}", state_->name, map.name,
-                                                         map_type_name(map.type), handle.error().message));
+        auto handle = create_map(runtime, map);
+        if (!handle) return std::unexpected(handle.error());
         map.fd = handle->fd();
         state_->map_handles.push_back(std::move(*handle));
         if (map.initial.empty()) continue;
@@ -150,7 +203,7 @@ Result<void> ObjectFile::create_maps(Runtime& runtime) {
             return fail(ok.error().code, fmt::format("{}: writing the initial value of '{}': {}", state_->name,
                                                      map.name, ok.error().message));
     }
-    return {};
+    return fill_slots(runtime, false);
 }
 
 Result<void> ObjectFile::load_program(Runtime& runtime, ObjectProgram& prog, const ObjectLoadOptions& options) {
@@ -181,7 +234,7 @@ Result<void> ObjectFile::load_program(Runtime& runtime, ObjectProgram& prog, con
                                 result.program.error().message));
     prog.fd = result.program->fd();
     state_->program_handles.push_back(std::move(*result.program));
-    return {};
+    return fill_slots(runtime, true);
 }
 
 Result<void> ObjectFile::load(Runtime& runtime, const ObjectLoadOptions& options) {

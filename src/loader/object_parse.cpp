@@ -54,6 +54,13 @@ class Parser {
 public:
     Parser(const ElfFile& elf, ObjectFile::State& out) : elf_(elf), out_(out), btf_(out.btf) {}
 
+    // The slots of a map's __array(values, ...) in `.maps`.
+    struct ValuesRange {
+        uint32_t map = 0;    // index in out_.maps
+        uint64_t begin = 0;  // offset of values[0] in .maps
+        uint64_t end = 0;    // end of the map's definition
+    };
+
     Result<void> run() {
         if (auto r = read_license_and_version(); !r) return r;
         if (auto r = read_btf(); !r) return r;
@@ -63,6 +70,7 @@ public:
         if (auto r = read_global_data(); !r) return r;
         if (auto r = index_code_relocations(); !r) return r;
         if (auto r = read_functions(); !r) return r;
+        if (auto r = read_slot_initialisers(); !r) return r;
         if (auto r = read_line_info(); !r) return r;
         return link_programs();
     }
@@ -76,6 +84,7 @@ private:
     // Map definitions by (section, offset), for relocations against map symbols.
     std::vector<std::tuple<uint32_t, uint64_t, uint32_t>> map_slots_;
     std::vector<uint32_t> data_map_of_section_;  // section index -> global-data map (or kNoMap)
+    std::vector<ValuesRange> values_of_;          // maps with __array(values, ...), for .rel.maps
     // Relocations of each code section by slot.
     std::vector<std::unordered_map<uint32_t, Relocation>> code_relocs_;
     std::vector<std::vector<LineInfoRecord>> line_info_;  // by section index
@@ -138,22 +147,90 @@ private:
         if (!defs) return std::unexpected(defs.error());
         for (auto& d : *defs) {
             if (auto r = place_variable(d.name, *s, d.offset, d.size); !r) return r;
-            ObjectMap m;
-            m.name = d.name;
-            m.section = s->name;
-            m.origin = MapOrigin::BtfDefined;
-            m.type = d.type;
-            m.key_size = d.key_size;
-            m.value_size = d.value_size;
-            m.max_entries = d.max_entries;
-            m.map_flags = d.map_flags;
-            m.btf_key_type_id = d.key_type_id;
-            m.btf_value_type_id = d.value_type_id;
-            m.notes = std::move(d.notes);
+            auto m = btf_map(d, s->name);
+            if (!m) return std::unexpected(m.error());
+            if (d.has_values) values_of_.push_back({static_cast<uint32_t>(out_.maps.size()), d.offset + d.values_offset,
+                                                    d.offset + d.size});
             map_slots_.emplace_back(s->index, d.offset, static_cast<uint32_t>(out_.maps.size()));
-            out_.maps.push_back(std::move(m));
+            out_.maps.push_back(std::move(*m));
         }
         return {};
+    }
+
+    Result<ObjectMap> btf_map(BtfMapDefinition& d, const std::string& section) const {
+        ObjectMap m;
+        m.name = d.name;
+        m.section = section;
+        m.origin = MapOrigin::BtfDefined;
+        m.type = d.type;
+        m.key_size = d.key_size;
+        m.value_size = d.value_size;
+        m.max_entries = d.max_entries;
+        m.map_flags = d.map_flags;
+        m.btf_key_type_id = d.key_type_id;
+        m.btf_value_type_id = d.value_type_id;
+        m.notes = std::move(d.notes);
+        auto lock = spin_lock_offset(*btf_, d.value_type_id, d.name);
+        if (!lock) return std::unexpected(lock.error());
+        m.spin_lock_off = *lock;
+        if (d.inner) {
+            BtfMapDefinition inner = *d.inner;
+            auto made = btf_map(inner, section);
+            if (!made) return std::unexpected(made.error());
+            m.inner = std::make_shared<const ObjectMap>(std::move(*made));
+        }
+        return m;
+    }
+
+    // `.values = { [i] = &target }` of map-in-map and prog arrays: clang
+    // emits one 64-bit relocation per initialised slot into `.maps`.
+    Result<void> read_slot_initialisers() {
+        const Section* s = elf_.section_by_name(".maps");
+        if (!s) return {};
+        for (const auto& r : elf_.relocations[s->index]) {
+            if (r.type == kRelocNone) continue;
+            auto values = values_at(r.offset);
+            if (!values)
+                return fail(EINVAL, fmt::format("relocation at offset {} of '.maps' is not in a map's 'values'",
+                                                r.offset));
+            if (r.type != kReloc64_Abs64)
+                return fail(EINVAL, fmt::format("relocation at offset {} of '.maps' has type {} (expected "
+                                                "R_BPF_64_ABS64)", r.offset, r.type));
+            ObjectMap& map = out_.maps[values->map];
+            const uint64_t slot = (r.offset - values->begin) / 8;
+            if (slot >= map.max_entries)
+                return fail(EINVAL, fmt::format("map '{}': .values[{}] is past max_entries ({})", map.name, slot,
+                                                map.max_entries));
+            auto target = slot_target(map, elf_.symbols[r.symbol]);
+            if (!target) return std::unexpected(target.error());
+            map.slot_inits.push_back({static_cast<uint32_t>(slot), std::move(*target)});
+        }
+        return {};
+    }
+
+    std::optional<ValuesRange> values_at(uint64_t offset) const {
+        for (const ValuesRange& v : values_of_)
+            if (offset >= v.begin && offset < v.end && (offset - v.begin) % 8 == 0) return v;
+        return std::nullopt;
+    }
+
+    // A map-in-map slot names a map of `.maps`; a prog array slot an entry program.
+    Result<std::string> slot_target(const ObjectMap& map, const Symbol& sym) const {
+        if (map.type == BPF_MAP_TYPE_PROG_ARRAY) {
+            for (uint32_t i = 0; i < functions_.size(); ++i)
+                if (functions_[i].section == sym.shndx && functions_[i].name == sym.name && entry_[i]) return sym.name;
+            return fail(EINVAL, fmt::format("map '{}': .values names '{}', which is not a program of its own",
+                                            map.name, sym.name));
+        }
+        const Section* maps = elf_.section_by_name(".maps");
+        if (sym.shndx != maps->index || !map_at(maps->index, sym.value))
+            return fail(EINVAL, fmt::format("map '{}': .values names '{}', which is not a map of '.maps'", map.name,
+                                            sym.name));
+        const ObjectMap& target = out_.maps[*map_at(maps->index, sym.value)];
+        if (target.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || target.type == BPF_MAP_TYPE_HASH_OF_MAPS)
+            return fail(EINVAL, fmt::format("map '{}': .values names '{}', which itself holds maps", map.name,
+                                            sym.name));
+        return target.name;
     }
 
     // SEC("maps"): an array of struct bpf_map_def, one per symbol.

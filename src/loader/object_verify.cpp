@@ -15,6 +15,15 @@ namespace {
 // real handles, that the map_info callback below understands.
 constexpr int32_t kHandleBase = 3;
 
+// What the runtime would tell the verifier about the map once created.
+verifier::MapInfo map_info(const ObjectMap& m) {
+    verifier::MapInfo info{m.type, m.key_size, m.value_size, m.max_entries, m.map_flags, m.read_only};
+    info.btf = m.btf_value_type_id != 0;
+    info.spin_lock_off = m.spin_lock_off;
+    if (m.inner) info.inner = std::make_shared<const verifier::MapInfo>(map_info(*m.inner));
+    return info;
+}
+
 }  // namespace
 
 Result<ObjectVerdict> ObjectFile::verify(const ObjectProgram& prog, const ObjectVerifyOptions& options) const {
@@ -41,8 +50,7 @@ Result<ObjectVerdict> ObjectFile::verify(const ObjectProgram& prog, const Object
     in.map_info = [&maps](int32_t handle) -> std::optional<verifier::MapInfo> {
         const int64_t index = int64_t{handle} - kHandleBase;
         if (index < 0 || static_cast<size_t>(index) >= maps.size()) return std::nullopt;
-        const ObjectMap& m = maps[static_cast<size_t>(index)];
-        return verifier::MapInfo{m.type, m.key_size, m.value_size, m.max_entries, m.map_flags, m.read_only};
+        return map_info(maps[static_cast<size_t>(index)]);
     };
     for (const auto& l : prog.line_info) in.line_info.push_back({l.insn_off, l.file, l.line, l.text});
     const verifier::VerifyResult r = verifier::verify(in);

@@ -5,6 +5,7 @@
 // never freed, so program pointers stay valid).
 #include "maps/factories.hpp"
 #include "maps/util.hpp"
+#include "maps/value_lock.hpp"
 
 #include <fmt/format.h>
 
@@ -39,8 +40,11 @@ public:
     }
 
     Result<void> update(const void* key, const void* value, uint64_t flags) override {
+        // bpf()'s map_update_elem refuses BPF_F_LOCK without a lock before the map's own checks.
+        if ((flags & BPF_F_LOCK) && spec_.spin_lock_off < 0)
+            return fail(EINVAL, "update: BPF_F_LOCK, but the value has no bpf_spin_lock");
         if (long err = check(key, flags)) return errno_result(err, "update");
-        store_value(element(key), value, host_value_size());
+        store(element(key), value, host_value_size(), flags);
         return {};
     }
 
@@ -66,7 +70,7 @@ public:
         if (long err = check(key, flags)) return err;
         std::byte* elem = element(key);
         if (percpu_) elem += current_cpu_slot() * slot_bytes_;
-        store_value(elem, value, spec_.value_size);
+        store(elem, value, spec_.value_size, flags);
         return 0;
     }
 
@@ -88,11 +92,21 @@ private:
         return storage_ + size_t{index} * elem_bytes_;
     }
 
+    // The kernel's order of checks (array_map_update_elem).
     long check(const void* key, uint64_t flags) const noexcept {
-        if (flags > BPF_EXIST) return -EINVAL;  // BPF_F_LOCK too: no spin locks
+        if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
         if (element(key) == nullptr) return -E2BIG;
-        if (flags == BPF_NOEXIST) return -EEXIST;
+        if ((flags & ~uint64_t{BPF_F_LOCK}) == BPF_NOEXIST) return -EEXIST;
+        if ((flags & BPF_F_LOCK) && spec_.spin_lock_off < 0) return -EINVAL;  // no bpf_spin_lock to hold
         return 0;
+    }
+
+    // Elements are updated in place: a value's bpf_spin_lock is never written,
+    // and BPF_F_LOCK holds it during the copy.
+    void store(std::byte* elem, const void* value, size_t bytes, uint64_t flags) const noexcept {
+        if (!(flags & BPF_F_LOCK)) return store_value_keep_lock(elem, value, bytes, spec_.spin_lock_off);
+        ValueLockGuard hold(elem, spec_.spin_lock_off);
+        store_value_keep_lock(elem, value, bytes, spec_.spin_lock_off);
     }
 
     const bool percpu_;

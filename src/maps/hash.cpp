@@ -8,6 +8,7 @@
 // lookups) instead of failing with E2BIG.
 #include "maps/factories.hpp"
 #include "maps/slab_hash.hpp"
+#include "maps/value_lock.hpp"
 
 #include <fmt/format.h>
 
@@ -446,12 +447,12 @@ public:
     }
 
     Result<void> update(const void* key, const void* value, uint64_t flags) override {
+        if (!percpu_) return errno_result(update_shared(key, value, flags), "update");
         if (check_update_flags(flags) != 0) return fail(EINVAL, fmt::format("update: invalid flags {:#x}", flags));
         const size_t bytes = host_value_size();
         auto fill = [&](std::byte* dst) { store_value(dst, value, bytes); };
         auto in_place = [&](std::byte* dst) { store_value(dst, value, bytes); };
-        return errno_result(percpu_ ? table_.upsert(key, flags, fill, &in_place) : table_.upsert(key, flags, fill),
-                            "update");
+        return errno_result(table_.upsert(key, flags, fill, &in_place), "update");
     }
 
     Result<void> erase(const void* key) override { return errno_result(table_.erase(key), "delete"); }
@@ -463,7 +464,11 @@ public:
 
     Result<void> lookup_and_delete(const void* key, void* value_out) override {
         const size_t bytes = host_value_size();
-        auto copy = [&](std::byte* value) { load_value(value_out, value, bytes); };
+        auto copy = [&](std::byte* value) {
+            if (spec_.spin_lock_off < 0) return load_value(value_out, value, bytes);
+            ValueLockGuard hold(value, spec_.spin_lock_off);  // a program may still hold it
+            load_value(value_out, value, bytes);
+        };
         return errno_result(table_.erase(key, &copy), "lookup_and_delete");
     }
 
@@ -475,12 +480,8 @@ public:
     }
 
     long prog_update(const void* key, const void* value, uint64_t flags) override {
+        if (!percpu_) return update_shared(key, value, flags);
         if (long err = check_update_flags(flags)) return err;
-        if (!percpu_) {
-            return table_.upsert(key, flags, [&](std::byte* dst) {
-                store_value(dst, value, spec_.value_size);
-            });
-        }
         // This CPU's slot only; a new element's other slots are zero.
         const size_t offset = current_cpu_slot() * slot_bytes_;
         auto fill = [&](std::byte* dst) {
@@ -494,6 +495,24 @@ public:
     long prog_delete(const void* key) override { return table_.erase(key); }
 
 private:
+    // An update of a map with one value per key (host or program), as the
+    // kernel's htab_map_update_elem: a new element's bpf_spin_lock is free;
+    // BPF_F_LOCK copies into an existing element in place, holding its lock.
+    long update_shared(const void* key, const void* value, uint64_t flags) {
+        const uint64_t mode = flags & ~uint64_t{BPF_F_LOCK};
+        if (check_update_flags(mode) != 0) return -EINVAL;
+        const int32_t lock_off = spec_.spin_lock_off;
+        const size_t bytes = spec_.value_size;
+        auto fill = [&](std::byte* dst) { store_new_value(dst, value, bytes, lock_off); };
+        if (!(flags & BPF_F_LOCK)) return table_.upsert(key, mode, fill);
+        if (lru_ || lock_off < 0) return -EINVAL;  // no bpf_spin_lock to hold
+        auto locked = [&](std::byte* dst) {
+            ValueLockGuard hold(dst, lock_off);
+            store_value_keep_lock(dst, value, bytes, lock_off);
+        };
+        return table_.upsert(key, mode, fill, &locked);
+    }
+
     const bool percpu_;
     const bool lru_;
     const size_t slot_bytes_;

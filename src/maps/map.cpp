@@ -3,7 +3,9 @@
 #include "maps/map.hpp"
 
 #include "maps/factories.hpp"
+#include "maps/reclaim.hpp"
 #include "maps/util.hpp"
+#include "maps/value_lock.hpp"
 
 #include <fmt/format.h>
 
@@ -105,6 +107,19 @@ Result<void> Map::erase(const void*) { return unsupported(*this, "delete"); }
 Result<void> Map::get_next_key(const void*, void*) { return unsupported(*this, "get_next_key"); }
 Result<void> Map::lookup_and_delete(const void*, void*) { return unsupported(*this, "lookup_and_delete"); }
 
+Result<void> Map::lookup_locked(const void* key, void* value_out) {
+    if (spec_.spin_lock_off < 0) return fail(EINVAL, "BPF_F_LOCK: the map's value has no bpf_spin_lock");
+    ReadSection section;  // keeps the element alive while it is copied
+    auto* value = static_cast<std::byte*>(prog_lookup(key));
+    if (value == nullptr) return fail(ENOENT, "lookup: no element with this key");
+    {
+        ValueLockGuard hold(value, spec_.spin_lock_off);
+        detail::load_value(value_out, value, spec_.value_size);
+    }
+    std::memset(static_cast<std::byte*>(value_out) + spec_.spin_lock_off, 0, sizeof(uint32_t));
+    return {};
+}
+
 void* Map::prog_lookup(const void*) { return nullptr; }
 long Map::prog_update(const void*, const void*, uint64_t) { return -EINVAL; }
 long Map::prog_delete(const void*) { return -EINVAL; }
@@ -116,11 +131,30 @@ Result<void*> Map::direct_value_addr(uint32_t) {
     return fail(kENOTSUPP, "direct value access needs an array map with one element");
 }
 
+namespace {
+
+// The kernel's map_check_btf for BPF_SPIN_LOCK (of the types bpfrt has, only
+// HASH and ARRAY may hold one).
+Result<void> check_spin_lock(const MapSpec& spec) {
+    if (spec.spin_lock_off < 0) return {};
+    if (!spec.value_btf) return fail(EINVAL, "a bpf_spin_lock offset needs the value's BTF type");
+    if (spec.type != BPF_MAP_TYPE_HASH && spec.type != BPF_MAP_TYPE_ARRAY)
+        return fail(EOPNOTSUPP, fmt::format("map type {} cannot hold a bpf_spin_lock (only hash and array maps)",
+                                            spec.type));
+    if (spec.spin_lock_off % 4 != 0 || uint64_t{static_cast<uint32_t>(spec.spin_lock_off)} + 4 > spec.value_size)
+        return fail(EINVAL, fmt::format("bpf_spin_lock at offset {} is not 4-aligned inside the {}-byte value",
+                                        spec.spin_lock_off, spec.value_size));
+    return {};
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Map>> create_map(const MapSpec& spec) {
     if ((spec.map_flags & BPF_F_RDONLY) && (spec.map_flags & BPF_F_WRONLY))
         return fail(EINVAL, "map_flags: BPF_F_RDONLY and BPF_F_WRONLY exclude each other");
     if (!valid_name(spec.name))
         return fail(EINVAL, fmt::format("invalid map name '{}': at most 15 characters of [A-Za-z0-9_.]", spec.name));
+    if (auto ok = check_spin_lock(spec); !ok) return std::unexpected(ok.error());
     switch (spec.type) {
     case BPF_MAP_TYPE_HASH:
     case BPF_MAP_TYPE_PERCPU_HASH:

@@ -57,6 +57,12 @@ struct MapSpec {
     uint32_t map_flags = 0;  // BPF_F_*
     std::shared_ptr<Map> inner_map_template;  // ARRAY_OF_MAPS / HASH_OF_MAPS only
     std::string name;                         // at most 15 of [A-Za-z0-9_.]
+    // What the kernel learns from the value's BTF type (btf_value_type_id):
+    // whether there is one (bpf_spin_lock needs it), and the offset of the
+    // value's struct bpf_spin_lock (-1: none). Host copies never write that
+    // word and BPF_F_LOCK copies hold it, as the kernel's copy_map_value.
+    bool value_btf = false;
+    int32_t spin_lock_off = -1;
 };
 
 // Resolves a handle (the value of a PROG_ARRAY / *_OF_MAPS update) to its
@@ -90,6 +96,9 @@ public:
     // key_or_null absent or missing: the first key; ENOENT after the last.
     virtual Result<void> get_next_key(const void* key_or_null, void* next_key_out);
     virtual Result<void> lookup_and_delete(const void* key, void* value_out);  // queue/stack pop: key null
+    // BPF_F_LOCK lookup (maps whose value has a bpf_spin_lock): the copy is
+    // made holding the value's lock. ENOENT when absent.
+    Result<void> lookup_locked(const void* key, void* value_out);
 
     // ---- Program side (the helpers); fast, lock-light ----
     // The value (this CPU slot's for per-CPU maps; the inner Map* for

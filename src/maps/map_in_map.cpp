@@ -38,7 +38,7 @@ Result<std::shared_ptr<Map>> check_inner(const Map& meta, const ObjectRef& objec
     const MapSpec& b = inner->spec();
     const bool array = a.type == BPF_MAP_TYPE_ARRAY || a.type == BPF_MAP_TYPE_PERCPU_ARRAY;
     const bool same = a.type == b.type && a.key_size == b.key_size && a.value_size == b.value_size &&
-                      a.map_flags == b.map_flags &&
+                      a.map_flags == b.map_flags && a.spin_lock_off == b.spin_lock_off &&
                       (!array || (a.map_flags & BPF_F_INNER_MAP) || a.max_entries == b.max_entries);
     if (!same) return fail(EINVAL, "the inner map does not match the map-in-map's inner map template");
     return inner;

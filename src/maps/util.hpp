@@ -69,6 +69,36 @@ inline void store_value(std::byte* value, const void* src, size_t size) {
     }
 }
 
+// store_value that leaves the 4-byte struct bpf_spin_lock at `lock_off`
+// (4-aligned, inside the value) as it is: the kernel's copy_map_value never
+// writes a held lock. lock_off < 0: a plain store_value.
+inline void store_value_keep_lock(std::byte* value, const void* src, size_t size, int32_t lock_off) {
+    if (lock_off < 0) return store_value(value, src, size);
+    const size_t lock_word = static_cast<size_t>(lock_off) & ~size_t{7};
+    const auto* in = static_cast<const std::byte*>(src);
+    for (size_t off = 0; off < size; off += 8) {
+        uint64_t word = 0;
+        std::memcpy(&word, in + off, size - off < 8 ? size - off : 8);
+        auto* slot = reinterpret_cast<uint64_t*>(value + off);
+        if (off != lock_word) {
+            __atomic_store_n(slot, word, __ATOMIC_RELAXED);
+            continue;
+        }
+        // Little-endian: the lock's bytes are the low or the high half.
+        const uint64_t lock_mask = (static_cast<size_t>(lock_off) & 4) != 0 ? 0xffffffff00000000ull : 0xffffffffull;
+        uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(slot, &old, (old & lock_mask) | (word & ~lock_mask), true, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED)) {
+        }
+    }
+}
+
+// A fresh element's copy: the value with its lock word free (0).
+inline void store_new_value(std::byte* value, const void* src, size_t size, int32_t lock_off) {
+    store_value(value, src, size);
+    if (lock_off >= 0) __atomic_store_n(reinterpret_cast<uint32_t*>(value + lock_off), 0u, __ATOMIC_RELAXED);
+}
+
 inline void zero_value(std::byte* value, size_t size) {
     for (size_t off = 0; off < size; off += 8) __atomic_store_n(reinterpret_cast<uint64_t*>(value + off), 0, __ATOMIC_RELAXED);
 }

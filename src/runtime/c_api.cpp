@@ -102,7 +102,7 @@ int map_create(Runtime& rt, const union bpf_attr& attr) {
 }
 
 int map_lookup(Runtime& rt, const union bpf_attr& attr) {
-    if (attr.flags != 0) return fail_with(EINVAL, "flags must be 0 (BPF_F_LOCK needs BTF)");
+    if (attr.flags & ~uint64_t{BPF_F_LOCK}) return fail_with(EINVAL, "flags: only BPF_F_LOCK is known");
     const auto info = rt.map_info(static_cast<int>(attr.map_fd));
     if (!info) return fail_with(info.error());
     auto key = map_key(attr.key, info->key_size);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace bpfrt::runtime::bridge {
@@ -10,6 +11,21 @@ namespace bpfrt::runtime::bridge {
 namespace {
 
 const void* key_or_null(std::span<const std::byte> key) { return key.empty() ? nullptr : key.data(); }
+
+// The kernel's map_lookup_elem flag rules.
+Result<void> check_lookup_flags(const MapObject& map, uint64_t flags) {
+    if (flags & ~uint64_t{BPF_F_LOCK}) return fail(EINVAL, fmt::format("flags {:#x}: only BPF_F_LOCK is known", flags));
+    if ((flags & BPF_F_LOCK) && map.spec().spin_lock_off < 0)
+        return fail(EINVAL, "BPF_F_LOCK: the map's value has no bpf_spin_lock");
+    return {};
+}
+
+// A copied value's bpf_spin_lock reads as 0 (the kernel's check_and_init_map_value).
+void hide_lock(const MapObject& map, std::span<std::byte> value) {
+    const int32_t off = map.spec().spin_lock_off;
+    if (off < 0 || value.size() < size_t{static_cast<uint32_t>(off)} + 4) return;
+    std::fill_n(value.begin() + off, 4, std::byte{0});
+}
 
 }  // namespace
 
@@ -22,6 +38,10 @@ Result<MapRef> create(const MapCreate& in, const MapResolver& resolve) {
     spec.max_entries = in.max_entries;
     spec.map_flags = in.map_flags;
     spec.name = in.name;
+    if (in.value_btf) {
+        spec.value_btf = true;
+        spec.spin_lock_off = in.value_btf->spin_lock_off;
+    }
     // As the kernel, inner_map_fd only means something to map-in-map types.
     const bool holds_maps = in.map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS || in.map_type == BPF_MAP_TYPE_HASH_OF_MAPS;
     if (holds_maps) {
@@ -39,16 +59,26 @@ MapInfo info(const MapObject& map) {
 
 verifier::MapInfo verifier_info(const MapObject& map) {
     const maps::MapSpec& s = map.spec();
-    return verifier::MapInfo{s.type, s.key_size, s.value_size, s.max_entries, s.map_flags, false};
+    verifier::MapInfo out{s.type, s.key_size, s.value_size, s.max_entries, s.map_flags, false};
+    out.btf = s.value_btf;
+    out.spin_lock_off = s.spin_lock_off;
+    if (s.inner_map_template) out.inner = std::make_shared<const verifier::MapInfo>(verifier_info(*s.inner_map_template));
+    return out;
 }
 
 Result<void> lookup(MapObject& map, std::span<const std::byte> key, std::span<std::byte> value, uint64_t flags) {
-    if (flags != 0) return fail(EINVAL, "flags must be 0 (BPF_F_LOCK needs BTF)");
-    return map.lookup(key_or_null(key), value.data());
+    if (auto ok = check_lookup_flags(map, flags); !ok) return ok;
+    if (flags & BPF_F_LOCK) return map.lookup_locked(key_or_null(key), value.data());
+    auto done = map.lookup(key_or_null(key), value.data());
+    if (done) hide_lock(map, value);
+    return done;
 }
 
 Result<void> update(MapObject& map, std::span<const std::byte> key, std::span<const std::byte> value,
                     uint64_t flags, const ObjectResolver& resolve) {
+    // The kernel's map_update_elem checks this before the map type's own rules.
+    if ((flags & BPF_F_LOCK) && map.spec().spin_lock_off < 0)
+        return fail(EINVAL, "BPF_F_LOCK: the map's value has no bpf_spin_lock");
     return map.update(key_or_null(key), value.data(), flags, resolve);
 }
 
@@ -60,8 +90,11 @@ Result<void> next_key(MapObject& map, std::optional<std::span<const std::byte>> 
 
 Result<void> lookup_and_delete(MapObject& map, std::span<const std::byte> key, std::span<std::byte> value,
                                uint64_t flags) {
-    if (flags != 0) return fail(EINVAL, "flags must be 0 (BPF_F_LOCK needs BTF)");
-    return map.lookup_and_delete(key_or_null(key), value.data());
+    if (auto ok = check_lookup_flags(map, flags); !ok) return ok;
+    // Hash maps copy a value with a bpf_spin_lock holding it, BPF_F_LOCK or not.
+    auto done = map.lookup_and_delete(key_or_null(key), value.data());
+    if (done) hide_lock(map, value);
+    return done;
 }
 
 Result<std::byte*> direct_value(MapObject& map, uint32_t offset) {

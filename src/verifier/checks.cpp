@@ -590,6 +590,7 @@ bool lookup_never_null(const Env& env, const State& st, const HelperProto& proto
     if (proto.id != BPF_FUNC_map_lookup_elem || map < 0) return false;
     const MapInfo& m = env.maps[static_cast<size_t>(map)].info;
     if (m.type != BPF_MAP_TYPE_ARRAY && m.type != BPF_MAP_TYPE_PERCPU_ARRAY) return false;
+    if (m.map_flags & BPF_F_INNER_MAP) return false;  // an inner map of any size may stand in its place
     const std::optional<uint64_t> key = constant_map_key(env, st, st.reg(BPF_REG_2), m.key_size);
     return key && *key < m.max_entries;
 }

@@ -710,6 +710,11 @@ void mark_null_check(Env& env, State& st, uint32_t id, bool is_null) {
         if (is_null) {
             ref = r.ref_obj_id;
             r = RegState::scalar(Scalar::constant(0));
+        } else if (r.type == RegType::PtrToMapValueOrNull && env.maps[r.map].inner >= 0) {
+            // A map-in-map lookup gives the inner map (the kernel's mark_ptr_or_null_reg).
+            const auto map = static_cast<uint32_t>(env.maps[r.map].inner);
+            r = RegState::pointer(RegType::ConstPtrToMap);
+            r.map = map;
         } else {
             r.type = without_null(r.type);
             if (!keeps_value_id(env, r)) r.id = 0;

@@ -28,6 +28,24 @@ bool is_map_lddw(const isa::Instruction& in) {
     return in.op == isa::Op::LDDW && in.src != 0 && !is_pseudo_func(in);
 }
 
+bool holds_maps(uint32_t map_type) {
+    return map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS || map_type == BPF_MAP_TYPE_HASH_OF_MAPS;
+}
+
+// Appends a map (last in env.maps) and, for map-in-map, its inner template
+// before it, which a lookup's NULL check turns the result into.
+Check add_map(Env& env, int32_t handle, const MapInfo& info, size_t pc) {
+    int32_t inner = -1;
+    if (holds_maps(info.type)) {
+        if (!info.inner || holds_maps(info.inner->type))
+            return invalid(fmt::format("insn {}: map-in-map fd {} has no usable inner map template", pc, handle));
+        env.maps.push_back({kInnerMapHandle, *info.inner, -1});
+        inner = static_cast<int32_t>(env.maps.size() - 1);
+    }
+    env.maps.push_back({handle, info, inner});
+    return {};
+}
+
 // Resolves every map an lddw refers to (EBADF when the handle names no map).
 Check resolve_maps(Env& env) {
     const Cfg& cfg = env.cfg;
@@ -37,12 +55,12 @@ Check resolve_maps(Env& env) {
         const isa::Instruction& in = cfg.at(pc);
         int32_t idx = -1;
         for (size_t i = 0; i < env.maps.size(); ++i)
-            if (env.maps[i].handle == in.imm) idx = static_cast<int32_t>(i);
+            if (env.maps[i].handle == in.imm && env.maps[i].handle != kInnerMapHandle) idx = static_cast<int32_t>(i);
         if (idx < 0) {
             std::optional<MapInfo> info = env.in.map_info ? env.in.map_info(in.imm) : std::nullopt;
             if (!info) return fail(EBADF, fmt::format("insn {}: fd {} is not pointing to valid bpf_map", pc, in.imm));
             if (auto r = check_map_prog_compat(env, *info); !r) return r;
-            env.maps.push_back({in.imm, *info});
+            if (auto r = add_map(env, in.imm, *info, pc); !r) return r;
             idx = static_cast<int32_t>(env.maps.size() - 1);
         }
         env.map_of_insn[pc] = idx;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +31,9 @@ struct MapInfo {
     bool frozen = false;  // read-only to programs (.rodata)
     bool btf = false;     // the value's type is known from BTF (needed by bpf_spin_lock)
     int32_t spin_lock_off = -1;  // offset of the value's struct bpf_spin_lock (BTF), -1: none
+    // ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map template (the kernel's
+    // inner_map_meta). A lookup gives a map pointer of this kind.
+    std::shared_ptr<const MapInfo> inner{};
 };
 
 // bpfrt's own program type for plain memory (no kernel number is this large):

@@ -85,34 +85,46 @@ std::string dump_maps(Runtime& rt, const std::vector<int>& fds) {
             first = false;
             key = next;
             out += fmt::format("{}:{}=", fd, hex(key));
-            if (rt.map_lookup_elem(MapLookupElem{fd, key, 0}, value)) out += hex(value);
+            // Map-in-map values are inner map ids, new in every runtime: the
+            // inner maps are dumped themselves instead.
+            const bool holds_maps = info->map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+                                    info->map_type == BPF_MAP_TYPE_HASH_OF_MAPS;
+            if (!holds_maps && rt.map_lookup_elem(MapLookupElem{fd, key, 0}, value)) out += hex(value);
             out += ";";
         }
     }
     return out;
 }
 
-std::vector<int> create_maps(Runtime& rt, const vtest::Case& c) {
+// A map with one element at key 0 (patterned bytes; the inner map's handle
+// for map-in-map), or -1 when the runtime refuses the map.
+int create_map(Runtime& rt, const vtest::MapSpec& spec, int inner) {
+    MapCreate in;
+    in.map_type = spec.type;
+    in.key_size = spec.key_size;
+    in.value_size = spec.value_size;
+    in.max_entries = spec.max_entries;
+    in.map_flags = spec.flags;
+    in.inner_map_fd = inner;
+    auto map = rt.map_create(in);
+    if (!map) return -1;
+    const int fd = map->release();
+    auto info = rt.map_info(fd);
+    if (!info) return fd;
+    std::vector<std::byte> key(info->key_size), value(info->host_value_size);
+    for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<std::byte>(i * 7 + 1);
+    if (inner >= 0 && value.size() == sizeof inner) std::memcpy(value.data(), &inner, sizeof inner);
+    (void)rt.map_update_elem(MapUpdateElem{fd, key, value, BPF_ANY});  // types that refuse it stay empty
+    return fd;
+}
+
+// The case's maps, by handle; `inner` gets the inner maps of map-in-map.
+std::vector<int> create_maps(Runtime& rt, const vtest::Case& c, std::vector<int>& inner) {
     std::vector<int> fds;
     for (const vtest::MapSpec& spec : c.maps) {
-        MapCreate in;
-        in.map_type = spec.type;
-        in.key_size = spec.key_size;
-        in.value_size = spec.value_size;
-        in.max_entries = spec.max_entries;
-        in.map_flags = spec.flags;
-        auto map = rt.map_create(in);
-        if (!map) {
-            fds.push_back(-1);
-            continue;
-        }
-        const int fd = map->release();
-        fds.push_back(fd);
-        auto info = rt.map_info(fd);
-        if (!info) continue;
-        std::vector<std::byte> key(info->key_size), value(info->host_value_size);
-        for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<std::byte>(i * 7 + 1);
-        (void)rt.map_update_elem(MapUpdateElem{fd, key, value, BPF_ANY});  // types that refuse it stay empty
+        const int inner_fd = spec.inner ? create_map(rt, *spec.inner, -1) : -1;
+        if (inner_fd >= 0) inner.push_back(inner_fd);
+        fds.push_back(create_map(rt, spec, inner_fd));
     }
     return fds;
 }
@@ -120,7 +132,8 @@ std::vector<int> create_maps(Runtime& rt, const vtest::Case& c) {
 Outcome run_case(const vtest::Case& c, std::span<const bpf_insn> program, Engine engine) {
     Outcome out;
     Runtime rt;
-    const std::vector<int> fds = create_maps(rt, c);
+    std::vector<int> inner_fds;
+    const std::vector<int> fds = create_maps(rt, c, inner_fds);
     std::vector<bpf_insn> insns(program.begin(), program.end());
     vtest::patch_map_handles(insns, fds, 9999);
     ProgLoad load;
@@ -150,7 +163,7 @@ Outcome run_case(const vtest::Case& c, std::span<const bpf_insn> program, Engine
         out.data_out = std::move(result->data_out);
         out.ctx_out = std::move(result->ctx_out);
     }
-    out.maps = dump_maps(rt, fds);
+    out.maps = dump_maps(rt, fds) + dump_maps(rt, inner_fds);
     return out;
 }
 

@@ -101,7 +101,7 @@ bool kernel_unprivileged_bpf_enabled(std::string* why) {
 }
 
 MapResult create_map(uint32_t map_type, uint32_t key_size, uint32_t value_size,
-                     uint32_t max_entries, uint32_t map_flags) {
+                     uint32_t max_entries, uint32_t map_flags, int inner_map_fd) {
     bpf_attr attr;
     std::memset(&attr, 0, sizeof(attr));
     attr.map_type = map_type;
@@ -109,6 +109,7 @@ MapResult create_map(uint32_t map_type, uint32_t key_size, uint32_t value_size,
     attr.value_size = value_size;
     attr.max_entries = max_entries;
     attr.map_flags = map_flags;
+    attr.inner_map_fd = static_cast<uint32_t>(inner_map_fd);
     long r = sys_bpf(BPF_MAP_CREATE, attr);
     MapResult result;
     if (r < 0) {

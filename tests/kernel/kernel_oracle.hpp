@@ -49,8 +49,9 @@ struct MapResult {
     int error = 0;  // errno on failure
 };
 
+// inner_map_fd: the template of ARRAY_OF_MAPS / HASH_OF_MAPS (0: none).
 MapResult create_map(uint32_t map_type, uint32_t key_size, uint32_t value_size,
-                     uint32_t max_entries, uint32_t map_flags = 0);
+                     uint32_t max_entries, uint32_t map_flags = 0, int inner_map_fd = 0);
 
 struct LoadOptions {
     uint32_t log_level = 1;           // 0 = no log

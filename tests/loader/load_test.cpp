@@ -14,7 +14,7 @@ using bpfrt::ObjectFile;
 namespace {
 
 const std::vector<std::string> kExamples = {"sockex1", "globals", "subprograms", "bounded_loop", "xdp_parser"};
-const std::vector<std::string> kTestObjects = {"legacy_maps", "calls", "btf_maps"};
+const std::vector<std::string> kTestObjects = {"legacy_maps", "calls", "btf_maps", "slot_maps"};
 
 // Program types, helpers and pseudo instructions the Runtime does not offer
 // yet are its gaps, not the loader's: reported, not failed. Everything the
@@ -189,4 +189,79 @@ TEST(Load, PerfEventArrayWithoutMaxEntriesGetsOnePerCpu) {
     EXPECT_EQ(info->map_type, uint32_t{BPF_MAP_TYPE_PERF_EVENT_ARRAY});
     EXPECT_GE(info->max_entries, 1u);
     EXPECT_EQ(obj->maps()[0].max_entries, info->max_entries);
+}
+
+// `.values` of map-in-map and prog arrays: the loader fills the slots the
+// object names (inner maps when maps are created, tail call targets when
+// programs load), and the program reaches the inner maps through them.
+// tests/loader/kernel_test.cpp runs the same object in the kernel.
+TEST(Load, ValuesFillMapInMapAndProgArraySlots) {
+    bpfrt::Runtime rt;
+    auto obj = ObjectFile::open(loader_test::test_object_path("slot_maps"));
+    ASSERT_TRUE(obj) << obj.error().message;
+    const auto* outer = obj->find_map("outer_array");
+    ASSERT_NE(outer, nullptr);
+    ASSERT_NE(outer->inner, nullptr);
+    EXPECT_EQ(outer->inner->type, uint32_t{BPF_MAP_TYPE_ARRAY});
+    EXPECT_EQ(outer->inner->value_size, 8u);
+    EXPECT_EQ(outer->value_size, 4u);
+    ASSERT_EQ(outer->slot_inits.size(), 2u);
+    EXPECT_EQ(outer->slot_inits[0].slot, 0u);
+    EXPECT_EQ(outer->slot_inits[0].target, "inner0");
+    EXPECT_EQ(outer->slot_inits[1].slot, 3u);
+    EXPECT_EQ(outer->slot_inits[1].target, "inner1");
+    ASSERT_EQ(obj->find_map("jumps")->slot_inits.size(), 1u);
+    EXPECT_EQ(obj->find_map("jumps")->slot_inits[0].target, "tail_target");
+
+    auto ok = obj->load(rt);
+    ASSERT_TRUE(ok) << ok.error().message;
+    std::vector<std::byte> packet(64);
+    bpfrt::TestRun run;
+    run.prog_fd = obj->find_program("through_slots")->fd;
+    run.data = packet;
+    run.repeat = 2;
+    auto result = rt.prog_test_run(run);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->retval, uint32_t{XDP_TX});  // the tail call into slot 1
+    EXPECT_EQ(lookup<uint64_t>(rt, obj->find_map("inner0")->fd, 1), 2u);
+    EXPECT_EQ(lookup<uint64_t>(rt, obj->find_map("inner1")->fd, 1), 220u);
+}
+
+TEST(Load, ValuesOnAMapOfValuesIsRefused) {
+    auto obj = ObjectFile::open(loader_test::test_object_path("bad_values"));
+    ASSERT_FALSE(obj);
+    EXPECT_EQ(obj.error().code, EINVAL);
+    EXPECT_NE(obj.error().message.find("'values' is only for map-in-map and prog arrays"), std::string::npos)
+        << obj.error().message;
+}
+
+// A value type holding a struct bpf_spin_lock: the loader finds its offset
+// in BTF and creates the map with it, so bpf_spin_lock programs load and
+// host copies leave the lock alone.
+TEST(Load, SpinLockOffsetComesFromTheValuesBtf) {
+    bpfrt::Runtime rt;
+    auto obj = ObjectFile::open(loader_test::test_object_path("slot_maps"));
+    ASSERT_TRUE(obj) << obj.error().message;
+    const auto* locked = obj->find_map("locked_counts");
+    ASSERT_NE(locked, nullptr);
+    EXPECT_EQ(locked->spin_lock_off, 8);
+    EXPECT_EQ(obj->find_map("inner0")->spin_lock_off, -1);
+    auto ok = obj->load(rt);
+    ASSERT_TRUE(ok) << ok.error().message;
+    std::vector<std::byte> packet(64);
+    bpfrt::TestRun run;
+    run.prog_fd = obj->find_program("locked_add")->fd;
+    run.data = packet;
+    run.repeat = 5;
+    ASSERT_TRUE(rt.prog_test_run(run));
+    struct {
+        uint64_t a;
+        uint32_t lock;
+        uint32_t pad;
+        uint64_t b;
+    } value{};
+    value = lookup<decltype(value)>(rt, locked->fd, 0);
+    EXPECT_EQ(value.a, 5u);
+    EXPECT_EQ(value.b, 10u);
+    EXPECT_EQ(value.lock, 0u);
 }

@@ -48,6 +48,8 @@ constexpr NamedValue kMapTypes[] = {
     {"stack", BPF_MAP_TYPE_STACK},
     {"ringbuf", BPF_MAP_TYPE_RINGBUF},
     {"perf_event_array", BPF_MAP_TYPE_PERF_EVENT_ARRAY},
+    {"array_of_maps", BPF_MAP_TYPE_ARRAY_OF_MAPS},
+    {"hash_of_maps", BPF_MAP_TYPE_HASH_OF_MAPS},
     {"cpumap", BPF_MAP_TYPE_CPUMAP},
 };
 
@@ -146,9 +148,23 @@ Result<Expectation> parse_expectation(std::string_view value) {
     return e;
 }
 
-Result<MapSpec> parse_map(std::string_view value) {
-    auto words = split_words(value);
-    if (words.size() < 4) return fail(EINVAL, "map: TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES [FLAGS...]");
+Result<MapSpec> parse_map_words(std::vector<std::string> words);
+
+Result<MapSpec> parse_map(std::string_view value) { return parse_map_words(split_words(value)); }
+
+Result<MapSpec> parse_map_words(std::vector<std::string> words) {
+    if (words.size() < 4)
+        return fail(EINVAL, "map: TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES [FLAGS...] [inner TYPE KEY VALUE MAX [FLAGS...]]");
+    const auto inner_at = std::find(words.begin(), words.end(), "inner");
+    std::shared_ptr<const MapSpec> inner;
+    if (inner_at != words.end()) {
+        auto m = parse_map_words(std::vector<std::string>(inner_at + 1, words.end()));
+        if (!m) return std::unexpected(m.error());
+        if (m->inner) return fail(EINVAL, "an inner map cannot have an inner map");
+        inner = std::make_shared<const MapSpec>(std::move(*m));
+        words.erase(inner_at, words.end());
+        if (words.size() < 4) return fail(EINVAL, "map: TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES before 'inner'");
+    }
     MapSpec m;
     m.type_name = words[0];
     auto type = lookup(kMapTypes, words[0]);
@@ -165,6 +181,9 @@ Result<MapSpec> parse_map(std::string_view value) {
         if (!flag) return fail(EINVAL, "unknown map flag '" + words[i] + "'");
         m.flags |= *flag;
     }
+    m.inner = std::move(inner);
+    const bool holds_maps = m.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m.type == BPF_MAP_TYPE_HASH_OF_MAPS;
+    if (holds_maps != (m.inner != nullptr)) return fail(EINVAL, "array_of_maps and hash_of_maps (only) need 'inner ...'");
     return m;
 }
 

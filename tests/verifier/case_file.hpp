@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct MapSpec {
     uint32_t value_size = 0;
     uint32_t max_entries = 0;
     uint32_t flags = 0;     // BPF_F_* (rdonly_prog, wronly_prog, no_prealloc)
+    // array_of_maps / hash_of_maps: the inner map (`inner TYPE K V N [FLAGS]`),
+    // created first and stored at key 0 where the test runs programs.
+    std::shared_ptr<const MapSpec> inner{};
 };
 
 enum class Verdict { Accept, Reject };

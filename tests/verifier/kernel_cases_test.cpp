@@ -68,7 +68,15 @@ TEST_P(KernelCase, KernelAgrees) {
     std::vector<kernel::MapResult> maps;
     std::vector<int> fds;
     for (const auto& m : c.maps) {
-        maps.push_back(kernel::create_map(m.type, m.key_size, m.value_size, m.max_entries, m.flags));
+        int inner_fd = 0;
+        if (m.inner) {  // kept open in `maps` until the load is done
+            const auto& in = *m.inner;
+            maps.push_back(kernel::create_map(in.type, in.key_size, in.value_size, in.max_entries, in.flags));
+            ASSERT_TRUE(maps.back().fd.valid()) << "creating the inner map of '" << m.type_name
+                                                << "': " << kernel::errno_name(maps.back().error);
+            inner_fd = maps.back().fd.get();
+        }
+        maps.push_back(kernel::create_map(m.type, m.key_size, m.value_size, m.max_entries, m.flags, inner_fd));
         ASSERT_TRUE(maps.back().fd.valid()) << "creating map '" << m.type_name
                                             << "': " << kernel::errno_name(maps.back().error);
         fds.push_back(maps.back().fd.get());

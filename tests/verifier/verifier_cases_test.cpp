@@ -16,6 +16,17 @@ namespace verifier = bpfrt::verifier;
 
 class OurCase : public testing::TestWithParam<size_t> {};
 
+verifier::MapInfo map_info(const bpfrt::vtest::MapSpec& m) {
+    verifier::MapInfo info;
+    info.type = m.type;
+    info.key_size = m.key_size;
+    info.value_size = m.value_size;
+    info.max_entries = m.max_entries;
+    info.map_flags = m.flags;
+    if (m.inner) info.inner = std::make_shared<const verifier::MapInfo>(map_info(*m.inner));
+    return info;
+}
+
 TEST_P(OurCase, VerifierAgrees) {
     const Case& c = bpfrt::vtest::all_cases()[GetParam()];
     ASSERT_TRUE(c.parse_error.empty()) << c.parse_error;
@@ -30,14 +41,7 @@ TEST_P(OurCase, VerifierAgrees) {
     input.log_level = 1;
     input.map_info = [&c](int32_t handle) -> std::optional<verifier::MapInfo> {
         if (handle < 0 || static_cast<size_t>(handle) >= c.maps.size()) return std::nullopt;
-        const auto& m = c.maps[static_cast<size_t>(handle)];
-        verifier::MapInfo info;
-        info.type = m.type;
-        info.key_size = m.key_size;
-        info.value_size = m.value_size;
-        info.max_entries = m.max_entries;
-        info.map_flags = m.flags;
-        return info;
+        return map_info(c.maps[static_cast<size_t>(handle)]);
     };
     verifier::VerifyResult result = verifier::verify(input);
 

@@ -16,6 +16,22 @@
 namespace bpfrt::cli {
 namespace {
 
+// The programs prog arrays' `.values` name: a tail call reaches them.
+Result<void> load_tail_call_targets(ObjectFile& obj, Runtime& runtime) {
+    for (const ObjectMap& map : obj.maps()) {
+        if (map.type != BPF_MAP_TYPE_PROG_ARRAY) continue;
+        for (const ObjectMap::SlotInit& init : map.slot_inits) {
+            ObjectProgram* target = obj.find_program(init.target);
+            if (target == nullptr || target->fd >= 0) continue;
+            if (auto ok = obj.load_program(runtime, *target); !ok) {
+                if (!target->load_log.empty()) fmt::print(stderr, "{}", target->load_log);
+                return fail(ok.error().code, fmt::format("tail call target of '{}': {}", map.name, ok.error().message));
+            }
+        }
+    }
+    return {};
+}
+
 struct TestRunArgs {
     std::string object;
     std::string program;
@@ -65,6 +81,7 @@ int run_test(const TestRunArgs& args) {
         if (!prog.load_log.empty()) fmt::print(stderr, "{}", prog.load_log);
         return fail_with(ok.error().message, kExitFailed);
     }
+    if (auto ok = load_tail_call_targets(*obj, runtime); !ok) return fail_with(ok.error().message, kExitFailed);
     TestRun in;
     in.prog_fd = prog.fd;
     in.data = data;
