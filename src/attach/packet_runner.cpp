@@ -64,6 +64,8 @@ std::vector<std::string> describe_redirects(const RedirectStats& stats) {
         }
         lines.push_back(std::move(line));
     }
+    for (const auto& [cpu, c] : stats.cpus)
+        lines.push_back(fmt::format("cpu {} (network stack): {} packets, {} bytes", cpu, c.packets, c.bytes));
     if (stats.no_target != 0)
         lines.push_back(fmt::format("no target chosen (XDP_REDIRECT without bpf_redirect*): {} errors", stats.no_target));
     return lines;
@@ -141,6 +143,7 @@ void PacketRunner::redirect(std::span<const uint8_t> frame, int64_t timestamp_ns
         verdict.redirect.error = xdp_ ? EBADRQC : EINVAL;
         return;
     }
+    if (target.to_cpu) return to_cpu(target.key, frame, verdict);
     if ((target.flags & BPF_F_BROADCAST) != 0) return broadcast(frame, timestamp_ns, verdict);
     Delivery delivery{.ifindex = target.ifindex,
                       .from_ifindex = options_.ifindex,
@@ -170,6 +173,18 @@ void PacketRunner::broadcast(std::span<const uint8_t> frame, int64_t timestamp_n
         else
             ++verdict.redirect.delivered;
     }
+}
+
+// bpf_redirect_map into a CPUMAP: the frame goes up the network stack of
+// `cpu`, as it would with XDP_PASS on that CPU. (The kernel queues it for a
+// thread there; the entry existed when the helper ran, so it cannot fail.)
+void PacketRunner::to_cpu(uint32_t cpu, std::span<const uint8_t> frame, PacketVerdict& verdict) {
+    CpuStats& stats = stats_.cpus[cpu];
+    ++stats.packets;
+    stats.bytes += frame.size();
+    verdict.keep = true;
+    verdict.redirect.cpu = cpu;
+    verdict.redirect.delivered = 1;
 }
 
 // XDP_TX: back out of the ingress interface, when the host registered it.

@@ -24,9 +24,12 @@
 // MTU allows (EMSGSIZE), the interface's own failure; XDP_REDIRECT without a
 // redirect helper choosing a target is EBADRQC. bpf_redirect_map with
 // BPF_F_BROADCAST delivers to every entry of the device map (but the
-// ingress interface with BPF_F_EXCLUDE_INGRESS). XDP_TX sends the frame back
-// out of the ingress interface (PacketRunOptions::ifindex) when it is
-// registered.
+// ingress interface with BPF_F_EXCLUDE_INGRESS). bpf_redirect_map into a
+// CPUMAP hands the frame to the network stack of that CPU (in the kernel, a
+// thread on the CPU builds an skb from it): the runner counts it as a
+// delivery to "cpu N" and otherwise lets the packet go on as XDP_PASS does
+// (PacketVerdict::keep). XDP_TX sends the frame back out of the ingress
+// interface (PacketRunOptions::ifindex) when it is registered.
 #pragma once
 
 #include "attach/interfaces.hpp"
@@ -66,7 +69,8 @@ struct PacketRunOptions {
 // What became of a redirect (XDP_REDIRECT, TC_ACT_REDIRECT) or an XDP_TX.
 struct RedirectOutcome {
     bool attempted = false;  // the action asked for one
-    uint32_t ifindex = 0;    // the target (0: none chosen, or a broadcast)
+    uint32_t ifindex = 0;    // the target (0: none chosen, a broadcast, or a CPU)
+    std::optional<uint32_t> cpu;  // a CPUMAP redirect: the CPU whose network stack took the frame
     uint32_t delivered = 0;  // interfaces the frame reached (a broadcast may reach several)
     int error = 0;           // 0, or why (the last failure of a broadcast): EINVAL, EBADRQC, EMSGSIZE...
 };
@@ -75,9 +79,9 @@ struct PacketVerdict {
     uint64_t r0 = 0;
     // Whether the packet goes on, and its bytes: socket filters keep the
     // first r0 bytes; tc passes it unless the action is SHOT, STOLEN,
-    // QUEUED, TRAP or REDIRECT; cgroup_skb when r0 & 1; XDP on PASS and TX,
-    // and `out` is the frame after the program (data..data_end) whatever the
-    // action. Valid until the next run().
+    // QUEUED, TRAP or REDIRECT; cgroup_skb when r0 & 1; XDP on PASS, TX and
+    // a REDIRECT into a CPUMAP, and `out` is the frame after the program
+    // (data..data_end) whatever the action. Valid until the next run().
     bool keep = false;
     std::span<const uint8_t> out;
     RedirectOutcome redirect;
@@ -92,8 +96,15 @@ struct TargetStats {
     uint64_t errors = 0;     // redirects to it that failed (every one, for an unknown ifindex)
 };
 
+// Frames redirected to a CPU's network stack (CPUMAP).
+struct CpuStats {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+};
+
 struct RedirectStats {
     std::map<uint32_t, TargetStats> targets;  // by ifindex
+    std::map<uint32_t, CpuStats> cpus;        // by CPU
     uint64_t no_target = 0;                   // XDP_REDIRECT with no target chosen (EBADRQC)
 };
 
@@ -131,6 +142,7 @@ private:
 
     void redirect(std::span<const uint8_t> frame, int64_t timestamp_ns, PacketVerdict& verdict);
     void broadcast(std::span<const uint8_t> frame, int64_t timestamp_ns, PacketVerdict& verdict);
+    void to_cpu(uint32_t cpu, std::span<const uint8_t> frame, PacketVerdict& verdict);
     void transmit(std::span<const uint8_t> frame, int64_t timestamp_ns, PacketVerdict& verdict);
     int deliver(uint32_t ifindex, std::span<const uint8_t> frame, const Delivery& delivery);
 };
@@ -138,11 +150,13 @@ private:
 // Names of XDP actions ("pass", "drop"...; "invalid" beyond XDP_REDIRECT).
 const char* xdp_action_name(uint64_t action);
 
-// One line per target and one for redirects without a target, for
-// summaries (empty when nothing was redirected or transmitted):
+// One line per target (interfaces, then CPUs) and one for redirects
+// without a target, for summaries (empty when nothing was redirected or
+// transmitted):
 //   "ifindex 5 (out.pcap): 120 packets, 7680 bytes (3 by XDP_TX)"
 //   "ifindex 5 (out.pcap): 118 packets, 7552 bytes, 2 errors"
 //   "ifindex 9 (no such interface): 4 errors"
+//   "cpu 2 (network stack): 40 packets, 2560 bytes"
 //   "no target chosen (XDP_REDIRECT without bpf_redirect*): 2 errors"
 std::vector<std::string> describe_redirects(const RedirectStats& stats);
 

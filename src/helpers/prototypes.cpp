@@ -25,6 +25,7 @@ constexpr uint64_t kQueueStack = bit(BPF_MAP_TYPE_QUEUE) | bit(BPF_MAP_TYPE_STAC
 constexpr uint64_t kRingbuf = bit(BPF_MAP_TYPE_RINGBUF);
 constexpr uint64_t kStackTrace = bit(BPF_MAP_TYPE_STACK_TRACE);
 constexpr uint64_t kDevMaps = bit(BPF_MAP_TYPE_DEVMAP) | bit(BPF_MAP_TYPE_DEVMAP_HASH);
+constexpr uint64_t kCpuMap = bit(BPF_MAP_TYPE_CPUMAP);
 // Programs only look maps up in map-in-map (check_map_func_compatibility).
 constexpr uint64_t kMapsOfMaps = bit(BPF_MAP_TYPE_ARRAY_OF_MAPS) | bit(BPF_MAP_TYPE_HASH_OF_MAPS);
 
@@ -80,7 +81,7 @@ constexpr HelperProto kProtos[] = {
     {BPF_FUNC_skb_adjust_room, "skb_adjust_room", R::Integer,
      {A::PtrToCtx, A::Anything, A::Anything, A::Anything, D}, false, false, true, kTc, 0},
     {BPF_FUNC_redirect_map, "redirect_map", R::Integer, {A::ConstMapPtr, A::Anything, A::Anything, D, D}, false,
-     false, false, kXdp, kDevMaps},
+     false, false, kXdp, kDevMaps | kCpuMap},
     {BPF_FUNC_xdp_adjust_meta, "xdp_adjust_meta", R::Integer, {A::PtrToCtx, A::Anything, D, D, D}, false,
      false, true, kXdp, 0},
     {BPF_FUNC_xdp_adjust_tail, "xdp_adjust_tail", R::Integer, {A::PtrToCtx, A::Anything, D, D, D}, false,
@@ -130,7 +131,7 @@ static_assert(sorted_by_id(), "keep kProtos ordered by helper number");
 
 // Map types that only work with their own helpers.
 constexpr uint64_t kSpecialMaps = bit(BPF_MAP_TYPE_PROG_ARRAY) | bit(BPF_MAP_TYPE_PERF_EVENT_ARRAY) |
-                                  kRingbuf | kQueueStack | kStackTrace | kDevMaps | kMapsOfMaps;
+                                  kRingbuf | kQueueStack | kStackTrace | kDevMaps | kCpuMap | kMapsOfMaps;
 
 }  // namespace
 

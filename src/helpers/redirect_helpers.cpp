@@ -37,8 +37,14 @@ uint64_t redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t
     return XDP_REDIRECT;
 }
 
-bool is_devmap(const maps::Map& map) {
-    return map.spec().type == BPF_MAP_TYPE_DEVMAP || map.spec().type == BPF_MAP_TYPE_DEVMAP_HASH;
+bool is_devmap(uint32_t map_type) {
+    return map_type == BPF_MAP_TYPE_DEVMAP || map_type == BPF_MAP_TYPE_DEVMAP_HASH;
+}
+
+// The flags besides the fallback action a map type takes (the flag_mask its
+// map_redirect passes to the kernel's __bpf_xdp_redirect_map).
+uint64_t redirect_flag_mask(uint32_t map_type) {
+    return is_devmap(map_type) ? uint64_t{BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS} : 0;
 }
 
 uint64_t redirect_map(uint64_t map_reg, uint64_t key, uint64_t flags, uint64_t, uint64_t, vm::ExecContext& ctx) {
@@ -46,8 +52,10 @@ uint64_t redirect_map(uint64_t map_reg, uint64_t key, uint64_t flags, uint64_t, 
     const runtime::ProgramObject* program = program_of(ctx);
     // Checked runs (never packet programs, which are verified) could pass anything.
     if (ctx.checked && (program == nullptr || !program->uses_map(map))) return XDP_ABORTED;
-    if (!is_devmap(*map)) return XDP_ABORTED;  // CPUMAP / XSKMAP are not implemented
-    if ((flags & ~(kActionMask | BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS)) != 0) return XDP_ABORTED;
+    const uint32_t map_type = map->spec().type;
+    const bool to_cpu = map_type == BPF_MAP_TYPE_CPUMAP;
+    if (!is_devmap(map_type) && !to_cpu) return XDP_ABORTED;  // XSKMAP is not implemented
+    if ((flags & ~(kActionMask | redirect_flag_mask(map_type))) != 0) return XDP_ABORTED;
     const auto index = static_cast<uint32_t>(key);
     const void* value = map->prog_lookup(&index);
     const bool broadcast = (flags & BPF_F_BROADCAST) != 0;
@@ -56,12 +64,13 @@ uint64_t redirect_map(uint64_t map_reg, uint64_t key, uint64_t flags, uint64_t, 
         return flags & kActionMask;
     }
     uint32_t ifindex = 0;
-    if (value != nullptr) ifindex = __atomic_load_n(static_cast<const uint32_t*>(value), __ATOMIC_RELAXED);
+    if (value != nullptr && !to_cpu) ifindex = __atomic_load_n(static_cast<const uint32_t*>(value), __ATOMIC_RELAXED);
     current = RedirectTarget{.set = true,
                              .ifindex = ifindex,
                              .flags = broadcast ? flags & (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS) : 0,
                              .map = map,
-                             .key = index};
+                             .key = index,
+                             .to_cpu = to_cpu};
     return XDP_REDIRECT;
 }
 

@@ -13,6 +13,9 @@
 //    entry (XDP_ABORTED, DROP, PASS or TX; the record is then cleared);
 //    BPF_F_BROADCAST sends to every entry (BPF_F_EXCLUDE_INGRESS: but the
 //    ingress device), whatever the key; any other flag gives XDP_ABORTED.
+//  - bpf_redirect_map(map, cpu, flags), XDP with CPUMAP: the same, but the
+//    only flags are the fallback action (no broadcast), and the target is
+//    the network stack of that CPU.
 #pragma once
 
 #include <bpfrt/vm.hpp>
@@ -29,8 +32,9 @@ struct RedirectTarget {
     bool set = false;           // a redirect helper chose a target in this run
     uint32_t ifindex = 0;       // the device (bpf_redirect, or the map entry's)
     uint64_t flags = 0;         // tc: BPF_F_INGRESS; XDP maps: BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS
-    const maps::Map* map = nullptr;  // bpf_redirect_map: the device map (nullptr for bpf_redirect)
-    uint32_t key = 0;           // bpf_redirect_map: the key
+    const maps::Map* map = nullptr;  // bpf_redirect_map: the device or CPU map (nullptr for bpf_redirect)
+    uint32_t key = 0;           // bpf_redirect_map: the key (CPUMAP: the CPU)
+    bool to_cpu = false;        // bpf_redirect_map into a CPUMAP: to the network stack of CPU `key`
 };
 
 // This thread's record (the last redirect helper call since clear_redirect()).

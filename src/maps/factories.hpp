@@ -16,6 +16,7 @@ Result<std::shared_ptr<Map>> create_lpm_trie(const MapSpec& spec);     // lpm_tr
 Result<std::shared_ptr<Map>> create_map_in_map(const MapSpec& spec);   // *_OF_MAPS                (map_in_map.cpp)
 Result<std::shared_ptr<Map>> create_perf_event_array(const MapSpec& spec);  // PERF_EVENT_ARRAY (perf_event_array.cpp)
 Result<std::shared_ptr<Map>> create_devmap(const MapSpec& spec);       // DEVMAP, DEVMAP_HASH       (devmap.cpp)
+Result<std::shared_ptr<Map>> create_cpumap(const MapSpec& spec);       // CPUMAP                    (cpumap.cpp)
 Result<std::shared_ptr<Map>> create_stack_trace(const MapSpec& spec);  // STACK_TRACE              (stack_trace.cpp)
 
 // htab_map_alloc_check, shared with HASH_OF_MAPS.

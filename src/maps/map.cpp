@@ -72,6 +72,14 @@ unsigned detect_possible_cpus() {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+unsigned detect_kernel_nr_cpus() {
+    constexpr unsigned kFallback = 8192;
+    std::ifstream in("/sys/devices/system/cpu/kernel_max");
+    unsigned long kernel_max = 0;
+    if (!(in >> kernel_max) || kernel_max >= kFallback * 16) return kFallback;
+    return static_cast<unsigned>(kernel_max) + 1;
+}
+
 // Map names: at most 15 characters of [A-Za-z0-9_.] (bpf_obj_name_cpy).
 bool valid_name(const std::string& name) {
     if (name.size() > 15) return false;
@@ -164,6 +172,7 @@ Result<std::shared_ptr<Map>> create_map(const MapSpec& spec) {
     case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return detail::create_perf_event_array(spec);
     case BPF_MAP_TYPE_DEVMAP:
     case BPF_MAP_TYPE_DEVMAP_HASH: return detail::create_devmap(spec);
+    case BPF_MAP_TYPE_CPUMAP: return detail::create_cpumap(spec);
     case BPF_MAP_TYPE_STACK_TRACE: return detail::create_stack_trace(spec);
     default: return fail(EINVAL, fmt::format("map type {} is not supported", spec.type));
     }
@@ -171,6 +180,11 @@ Result<std::shared_ptr<Map>> create_map(const MapSpec& spec) {
 
 unsigned possible_cpus() {
     static const unsigned n = detect_possible_cpus();
+    return n;
+}
+
+unsigned kernel_nr_cpus() {
+    static const unsigned n = detect_kernel_nr_cpus();
     return n;
 }
 

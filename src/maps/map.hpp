@@ -131,6 +131,10 @@ Result<std::shared_ptr<Map>> create_map(const MapSpec& spec);
 // Number of per-CPU slots: the possible CPUs of the host
 // (/sys/devices/system/cpu/possible, like libbpf), at least 1.
 unsigned possible_cpus();
+// The kernel's NR_CPUS, the most CPUs it can ever have (a CPUMAP holds at
+// most this many entries): /sys/devices/system/cpu/kernel_max + 1, or 8192
+// (x86-64's largest configuration) when that cannot be read.
+unsigned kernel_nr_cpus();
 // This thread's slot: an index assigned on the thread's first call
 // (0, 1, 2... in order of first use), modulo possible_cpus().
 unsigned current_cpu_slot();

@@ -1,4 +1,4 @@
-// Kernel-differential: device maps (create rules, element operations) and
+// Kernel-differential: device and CPU maps (create rules, element operations) and
 // the redirect helpers' return values (through BPF_PROG_TEST_RUN), the same
 // bpf() attrs on the host kernel and on bpfrt. Skipped where the kernel
 // refuses bpf().
@@ -175,6 +175,84 @@ TEST(RedirectKernelDiff, RedirectMapReturnValues) {
                                   test_run_retval(b, BPF_PROG_TYPE_XDP, insns));
                 }
         }
+        return out;
+    });
+}
+
+// CPU maps need CAP_SYS_ADMIN in the kernel: skip (with the reason) without it.
+bool kernel_refuses_cpumap(std::string& why) {
+    const Backend kernel = kernel_backend();
+    const long fd = backend_create_map(kernel, BPF_MAP_TYPE_CPUMAP, 4, 4, 1);
+    if (fd >= 0) {
+        kernel.close(static_cast<int>(fd));
+        return false;
+    }
+    why = "the kernel refuses BPF_MAP_TYPE_CPUMAP: " + outcome(fd) + " (needs CAP_SYS_ADMIN)";
+    return true;
+}
+
+TEST(RedirectKernelDiff, CpuMapElementsThroughBpf) {
+    std::string why;
+    if (kernel_bpf_permitted(why) && kernel_refuses_cpumap(why)) GTEST_SKIP() << why;
+    compare([](const Backend& b) {
+        Opened opened{b, {}};
+        std::vector<std::string> out;
+        const long fd = opened.keep(backend_create_map(b, BPF_MAP_TYPE_CPUMAP, 4, 8, 2));
+        out.push_back(outcome(fd));
+        auto update = [&](uint32_t key, uint32_t qsize, uint64_t flags) {
+            uint32_t value[2] = {qsize, 0};
+            return outcome(backend_elem(b, BPF_MAP_UPDATE_ELEM, fd, &key, value, flags));
+        };
+        auto lookup = [&](uint32_t key) {
+            uint32_t value[2] = {0xdead, 0xbeef};
+            const long r = backend_elem(b, BPF_MAP_LOOKUP_ELEM, fd, &key, value);
+            return r < 0 ? outcome(r) : std::to_string(value[0]) + "/" + std::to_string(value[1]);
+        };
+        out.push_back(lookup(0));
+        out.push_back(update(0, 128, BPF_ANY));
+        out.push_back(lookup(0));
+        out.push_back(update(0, 128, BPF_NOEXIST));
+        out.push_back(update(0, 20000, BPF_ANY));
+        out.push_back(update(2, 128, BPF_ANY));
+        out.push_back(update(0, 128, 4));  // BPF_F_LOCK
+        out.push_back(update(0, 0, BPF_EXIST));
+        out.push_back(lookup(0));
+        uint32_t key = 0, next = 0;
+        out.push_back(outcome(backend_elem(b, BPF_MAP_GET_NEXT_KEY, fd, nullptr, &next)) + " " + std::to_string(next));
+        out.push_back(outcome(backend_elem(b, BPF_MAP_GET_NEXT_KEY, fd, &key, &next)) + " " + std::to_string(next));
+        key = 1;
+        out.push_back(outcome(backend_elem(b, BPF_MAP_GET_NEXT_KEY, fd, &key, &next)));
+        out.push_back(outcome(backend_elem(b, BPF_MAP_DELETE_ELEM, fd, &key, nullptr)));
+        key = 2;
+        out.push_back(outcome(backend_elem(b, BPF_MAP_DELETE_ELEM, fd, &key, nullptr)));
+        return out;
+    });
+}
+
+TEST(RedirectKernelDiff, CpuMapRedirectReturnValues) {
+    std::string why;
+    if (kernel_bpf_permitted(why) && kernel_refuses_cpumap(why)) GTEST_SKIP() << why;
+    compare([](const Backend& b) {
+        Opened opened{b, {}};
+        std::vector<std::string> out;
+        const long map = opened.keep(backend_create_map(b, BPF_MAP_TYPE_CPUMAP, 4, 4, 4));
+        out.push_back(outcome(map));
+        uint32_t key = 0, qsize = 64;
+        out.push_back(outcome(backend_elem(b, BPF_MAP_UPDATE_ELEM, map, &key, &qsize, BPF_ANY)));
+        for (int32_t k : {0, 1, 3, 4, 1000})
+            for (int32_t flags : {0, 1, 2, 3, 4, 8, 8 | 0x10, 0x10, 0x10 | 2, 0x20, 0x40}) {
+                const std::vector<bpf_insn> insns = {
+                    BPF_LD_MAP_FD(BPF_REG_1, static_cast<int32_t>(map)), BPF_MOV64_IMM(BPF_REG_2, k),
+                    BPF_MOV64_IMM(BPF_REG_3, flags), BPF_CALL_FUNC(BPF_FUNC_redirect_map), BPF_EXIT_INSN()};
+                out.push_back(std::to_string(k) + "/" + std::to_string(flags) + " " +
+                              test_run_retval(b, BPF_PROG_TYPE_XDP, insns));
+            }
+        // Programs may not look entries up.
+        const std::vector<bpf_insn> lookup = {
+            BPF_ST_MEM(BPF_W, BPF_REG_10, -4, 0), BPF_LD_MAP_FD(BPF_REG_1, static_cast<int32_t>(map)),
+            BPF_MOV64_REG(BPF_REG_2, BPF_REG_10), BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
+            BPF_CALL_FUNC(BPF_FUNC_map_lookup_elem), BPF_MOV64_IMM(BPF_REG_0, XDP_PASS), BPF_EXIT_INSN()};
+        out.push_back(test_run_retval(b, BPF_PROG_TYPE_XDP, lookup));
         return out;
     });
 }

@@ -1,12 +1,14 @@
 // Every XDP action in the packet runner, and redirects: bpf_redirect,
 // bpf_redirect_map with DEVMAP / DEVMAP_HASH (host operations, lookup
-// failure actions, broadcast), delivery to registered interfaces and every
-// error path (unknown ifindex, no target, MTU, a failing interface), tc's
-// TC_ACT_REDIRECT, XDP_TX back out of the ingress interface.
+// failure actions, broadcast) and CPUMAP (to a CPU's network stack),
+// delivery to registered interfaces and every error path (unknown ifindex,
+// no target, MTU, a failing interface), tc's TC_ACT_REDIRECT, XDP_TX back
+// out of the ingress interface.
 #include "test_support.hpp"
 
 #include "attach/interfaces.hpp"
 #include "attach/packet_io.hpp"
+#include "maps/map.hpp"
 
 #include <linux/pkt_cls.h>
 
@@ -155,6 +157,33 @@ TEST(Redirect, HelpersOnlyWhereTheKernelAllowsThem) {
         BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, -8), BPF_MOV64_IMM(BPF_REG_4, 0),
         BPF_CALL_FUNC(BPF_FUNC_map_update_elem), BPF_EXIT_INSN()};
     EXPECT_EQ(load(rt, BPF_PROG_TYPE_XDP, update_devmap).error, EINVAL);
+}
+
+TEST(Redirect, CpuMapOnlyWithRedirectMap) {
+    Runtime rt;
+    auto cm = rt.map_create({.map_type = BPF_MAP_TYPE_CPUMAP, .key_size = 4, .value_size = 4, .max_entries = 4});
+    ASSERT_TRUE(cm) << cm.error().message;
+    const std::vector<bpf_insn> redirect_map = {BPF_LD_MAP_FD(BPF_REG_1, cm->fd()), BPF_MOV64_IMM(BPF_REG_2, 0),
+                                                BPF_MOV64_IMM(BPF_REG_3, XDP_PASS),
+                                                BPF_CALL_FUNC(BPF_FUNC_redirect_map), BPF_EXIT_INSN()};
+    const Loaded accepted = load(rt, BPF_PROG_TYPE_XDP, redirect_map);
+    EXPECT_EQ(accepted.error, 0) << accepted.log;
+    EXPECT_EQ(load(rt, BPF_PROG_TYPE_SCHED_CLS, redirect_map).error, EINVAL);
+    // The kernel's check_map_func_compatibility: no lookup, update or delete on a CPUMAP.
+    const std::vector<bpf_insn> key_on_stack = {BPF_ST_MEM(BPF_W, BPF_REG_10, -4, 0),
+                                                BPF_ST_MEM(BPF_W, BPF_REG_10, -8, 64),
+                                                BPF_LD_MAP_FD(BPF_REG_1, cm->fd()), BPF_MOV64_REG(BPF_REG_2, BPF_REG_10),
+                                                BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -4)};
+    for (int32_t helper : {BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem}) {
+        std::vector<bpf_insn> insns = key_on_stack;
+        for (const bpf_insn& i : {BPF_MOV64_REG(BPF_REG_3, BPF_REG_10), BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, -8),
+                                  BPF_MOV64_IMM(BPF_REG_4, 0), BPF_CALL_FUNC(helper), BPF_MOV64_IMM(BPF_REG_0, 2),
+                                  BPF_EXIT_INSN()})
+            insns.push_back(i);
+        const Loaded refused = load(rt, BPF_PROG_TYPE_XDP, insns);
+        EXPECT_EQ(refused.error, EINVAL) << helper;
+        EXPECT_NE(refused.log.find("cannot pass map_type 16 into func"), std::string::npos) << refused.log;
+    }
 }
 
 // ---- the runner ----
@@ -438,6 +467,88 @@ TEST(XdpActions, BroadcastToEveryEntry) {
     EXPECT_EQ(sinks[2].frames.size(), 2u);
 }
 
+// cpu = 1 for UDP, 0 otherwise; then bpf_redirect_map(cpumap, cpu, flags).
+std::vector<bpf_insn> redirect_to_cpu_by_protocol(int map_fd, int32_t flags) {
+    return xdp_marking({BPF_MOV64_IMM(BPF_REG_0, XDP_DROP), BPF_MOV64_REG(BPF_REG_4, BPF_REG_2),
+                        BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, 24), BPF_JMP_REG(BPF_JGT, BPF_REG_4, BPF_REG_3, 8),
+                        BPF_LDX_MEM(BPF_B, BPF_REG_5, BPF_REG_2, 23), BPF_MOV64_IMM(BPF_REG_2, 0),
+                        BPF_JMP_IMM(BPF_JNE, BPF_REG_5, 17, 1), BPF_MOV64_IMM(BPF_REG_2, 1),
+                        BPF_LD_MAP_FD(BPF_REG_1, map_fd), BPF_MOV64_IMM(BPF_REG_3, flags),
+                        BPF_CALL_FUNC(BPF_FUNC_redirect_map)});
+}
+
+TEST(XdpActions, RedirectMapToCpus) {
+    Runtime rt;
+    auto cm = rt.map_create({.map_type = BPF_MAP_TYPE_CPUMAP, .key_size = 4, .value_size = 8, .max_entries = 2});
+    ASSERT_TRUE(cm) << cm.error().message;
+    ASSERT_EQ(update(rt, cm->fd(), 0, 192, 8), 0);  // qsize 192
+    if (maps::possible_cpus() < 2) GTEST_SKIP() << "needs two possible CPUs";
+    ASSERT_EQ(update(rt, cm->fd(), 1, 192, 8), 0);
+    Collector sink;
+    auto runner = runner_for(rt, BPF_PROG_TYPE_XDP, redirect_to_cpu_by_protocol(cm->fd(), XDP_DROP), {.ifindex = 3});
+    ASSERT_TRUE(runner && runner->add_interface(sink.interface(3)));
+    auto v = runner->run(ip_frame(17, 80));
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(v->r0, static_cast<uint64_t>(XDP_REDIRECT));
+    EXPECT_TRUE(v->keep);  // up the stack, as XDP_PASS
+    EXPECT_EQ(v->out.size(), 80u);
+    EXPECT_EQ(v->out[0], 0xee);  // with the program's changes
+    EXPECT_TRUE(v->redirect.attempted);
+    EXPECT_EQ(v->redirect.cpu, std::optional<uint32_t>(1));
+    EXPECT_EQ(v->redirect.ifindex, 0u);
+    EXPECT_EQ(v->redirect.delivered, 1u);
+    EXPECT_EQ(v->redirect.error, 0);
+    ASSERT_TRUE(runner->run(ip_frame(17, 90)));
+    v = runner->run(ip_frame(6));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->redirect.cpu, std::optional<uint32_t>(0));
+    EXPECT_TRUE(sink.frames.empty());  // no interface is involved
+    const attach::RedirectStats& stats = runner->redirect_stats();
+    ASSERT_EQ(stats.cpus.size(), 2u);
+    EXPECT_EQ(stats.cpus.at(1).packets, 2u);
+    EXPECT_EQ(stats.cpus.at(1).bytes, 170u);
+    EXPECT_EQ(stats.cpus.at(0).packets, 1u);
+    EXPECT_EQ(stats.cpus.at(0).bytes, 64u);
+    EXPECT_EQ(attach::describe_redirects(stats),
+              (std::vector<std::string>{"cpu 0 (network stack): 1 packets, 64 bytes",
+                                        "cpu 1 (network stack): 2 packets, 170 bytes"}));
+    // A CPU without an entry: the fallback action, nothing recorded.
+    ASSERT_EQ(update(rt, cm->fd(), 1, 0, 8), 0);  // qsize 0 deletes
+    v = runner->run(ip_frame(17));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->r0, static_cast<uint64_t>(XDP_DROP));
+    EXPECT_FALSE(v->keep);
+    EXPECT_FALSE(v->redirect.attempted);
+    EXPECT_EQ(v->redirect.cpu, std::nullopt);
+    EXPECT_EQ(runner->redirect_stats().cpus.at(1).packets, 2u);
+}
+
+TEST(XdpActions, RedirectMapToCpusFlags) {
+    Runtime rt;
+    auto cm = rt.map_create({.map_type = BPF_MAP_TYPE_CPUMAP, .key_size = 4, .value_size = 4, .max_entries = 4});
+    ASSERT_TRUE(cm) << cm.error().message;
+    ASSERT_EQ(update(rt, cm->fd(), 0, 64, 4), 0);
+    auto run = [&](int32_t key, int32_t flags) {
+        auto runner = runner_for(rt, BPF_PROG_TYPE_XDP, xdp_marking(call_redirect_map(cm->fd(), key, flags)));
+        EXPECT_TRUE(runner);
+        auto v = runner->run(ip_frame(6));
+        EXPECT_TRUE(v);
+        return *v;
+    };
+    EXPECT_EQ(run(0, 0).r0, static_cast<uint64_t>(XDP_REDIRECT));
+    EXPECT_EQ(run(0, XDP_TX).r0, static_cast<uint64_t>(XDP_REDIRECT));  // the fallback is unused
+    for (int32_t fallback : {XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX}) {
+        EXPECT_EQ(run(1, fallback).r0, static_cast<uint64_t>(fallback));     // no entry
+        EXPECT_EQ(run(1000, fallback).r0, static_cast<uint64_t>(fallback));  // beyond max_entries
+    }
+    // No broadcast into CPUs, and no other flag: XDP_ABORTED, with or without an entry.
+    for (int32_t flags : {4, static_cast<int32_t>(BPF_F_BROADCAST), static_cast<int32_t>(BPF_F_EXCLUDE_INGRESS),
+                          static_cast<int32_t>(BPF_F_BROADCAST) | XDP_PASS}) {
+        EXPECT_EQ(run(0, flags).r0, static_cast<uint64_t>(XDP_ABORTED)) << flags;
+        EXPECT_EQ(run(1, flags).r0, static_cast<uint64_t>(XDP_ABORTED)) << flags;
+    }
+}
+
 TEST(XdpActions, SummaryLines) {
     attach::RedirectStats stats;
     EXPECT_TRUE(attach::describe_redirects(stats).empty());
@@ -445,11 +556,13 @@ TEST(XdpActions, SummaryLines) {
     stats.targets[6] = {.name = "eth1", .packets = 0, .bytes = 0, .tx = 0, .errors = 0};  // never used: no line
     stats.targets[7] = {.name = "eth2", .packets = 118, .bytes = 7552, .tx = 0, .errors = 2};
     stats.targets[9] = {.name = "", .packets = 0, .bytes = 0, .tx = 0, .errors = 4};
+    stats.cpus[2] = {.packets = 40, .bytes = 2560};
     stats.no_target = 2;
     EXPECT_EQ(attach::describe_redirects(stats),
               (std::vector<std::string>{"ifindex 5 (out.pcap): 120 packets, 7680 bytes (3 by XDP_TX)",
                                         "ifindex 7 (eth2): 118 packets, 7552 bytes, 2 errors",
                                         "ifindex 9 (no such interface): 4 errors",
+                                        "cpu 2 (network stack): 40 packets, 2560 bytes",
                                         "no target chosen (XDP_REDIRECT without bpf_redirect*): 2 errors"}));
 }
 

@@ -478,5 +478,84 @@ TEST(KernelDiff, FullMaps) {
     }
 }
 
+// ---- CPUMAP ----
+
+// Skips the test when the kernel refuses CPU maps (they need CAP_SYS_ADMIN).
+#define REQUIRE_KERNEL_CPUMAP()                                                                           \
+    do {                                                                                                  \
+        const int cpumap_err = KernelMap::create(BPF_MAP_TYPE_CPUMAP, 4, 4, 1, 0, 0, nullptr);            \
+        if (cpumap_err != 0)                                                                              \
+            GTEST_SKIP() << "the kernel refuses BPF_MAP_TYPE_CPUMAP: " << std::strerror(cpumap_err)       \
+                         << " (needs CAP_SYS_ADMIN)";                                                     \
+    } while (0)
+
+TEST(KernelDiff, CpuMapCreateParameters) {
+    REQUIRE_KERNEL_BPF();
+    REQUIRE_KERNEL_CPUMAP();
+    const uint32_t T = BPF_MAP_TYPE_CPUMAP, nr_cpus = kernel_nr_cpus();
+    const std::vector<CreateCase> cases = {
+        {T, 4, 4, 4, 0}, {T, 4, 8, 4, 0}, {T, 4, 0, 4, 0}, {T, 4, 2, 4, 0}, {T, 4, 12, 4, 0}, {T, 8, 4, 4, 0},
+        {T, 0, 4, 4, 0}, {T, 4, 4, 0, 0}, {T, 4, 4, 4, BPF_F_NUMA_NODE}, {T, 4, 4, 4, BPF_F_NO_PREALLOC},
+        {T, 4, 4, 4, BPF_F_RDONLY}, {T, 4, 4, 4, BPF_F_WRONLY}, {T, 4, 4, 4, BPF_F_RDONLY_PROG},
+        {T, 4, 4, 4, BPF_F_MMAPABLE}, {T, 4, 4, 4, BPF_F_INNER_MAP}, {T, 4, 4, 4, BPF_F_RDONLY | BPF_F_WRONLY},
+        {T, 4, 4, nr_cpus, 0}, {T, 4, 4, nr_cpus + 1, 0}, {T, 4, 12, nr_cpus + 1, 0}, {T, 4, 4, 0xffffffff, 0},
+    };
+    for (const CreateCase& c : cases) {
+        const int kernel = KernelMap::create(c.type, c.key, c.value, c.max, c.flags, 0, nullptr);
+        const int ours = create_errno(c.type, c.key, c.value, c.max, c.flags);
+        EXPECT_EQ(ours, kernel) << "key " << c.key << " value " << c.value << " max " << c.max << " flags "
+                                << std::hex << c.flags;
+    }
+}
+
+TEST(KernelDiff, CpuMapHostOperations) {
+    REQUIRE_KERNEL_BPF();
+    REQUIRE_KERNEL_CPUMAP();
+    // Two slots past the possible CPUs (ENODEV there) when NR_CPUS allows.
+    const uint32_t max = std::min(possible_cpus() + 2, kernel_nr_cpus());
+    for (uint32_t value_size : {4u, 8u}) {
+        Pair p = make_pair(BPF_MAP_TYPE_CPUMAP, 4, value_size, max);
+        ASSERT_TRUE(p.ours);
+        const std::vector<uint32_t> cpus = {0, max - 1, max - 2, max, 1000};
+        const uint64_t flag_choices[] = {BPF_ANY, BPF_NOEXIST, BPF_EXIST, 3};
+        int step = 0;
+        for (uint32_t qsize : {64u, 1u, 16384u, 16385u, 0u, 100u}) {
+            for (int32_t prog : {0, -1}) {
+                for (uint64_t flags : flag_choices) {
+                    for (uint32_t cpu : cpus) {
+                        const uint32_t value[2] = {qsize, static_cast<uint32_t>(prog)};
+                        ASSERT_EQ(err(p.ours->update(&cpu, value, flags)), p.kernel.update(&cpu, value, flags))
+                            << "update cpu " << cpu << " qsize " << qsize << " flags " << flags << " step " << step;
+                        uint32_t vk[2] = {0xaa, 0xbb}, vo[2] = {0xaa, 0xbb};
+                        ASSERT_EQ(err(p.ours->lookup(&cpu, vo)), p.kernel.lookup(&cpu, vk)) << "lookup cpu " << cpu;
+                        EXPECT_EQ(vo[0], vk[0]) << "qsize of cpu " << cpu << " step " << step;
+                        EXPECT_EQ(vo[1], vk[1]) << "bpf_prog.id of cpu " << cpu << " step " << step;
+                        ++step;
+                    }
+                }
+            }
+            const uint32_t victim = qsize % max;
+            EXPECT_EQ(err(p.ours->erase(&victim)), p.kernel.erase(&victim)) << victim;
+        }
+        for (uint32_t cpu : {0u, max - 1, max, 1000u}) {
+            EXPECT_EQ(err(p.ours->erase(&cpu)), p.kernel.erase(&cpu)) << "delete " << cpu;
+            uint32_t nk = 77, no = 77;
+            EXPECT_EQ(err(p.ours->get_next_key(&cpu, &no)), p.kernel.next_key(&cpu, &nk)) << "next of " << cpu;
+            EXPECT_EQ(no, nk) << "next of " << cpu;
+            uint32_t v = 0;
+            EXPECT_EQ(err(p.ours->lookup_and_delete(&cpu, &v)), p.kernel.lookup_and_delete(&cpu, &v));
+        }
+        EXPECT_EQ(our_keys(p), kernel_keys(p));  // every index, empty or not
+        // A program in the entry: the kernel takes only an XDP program
+        // attached as BPF_XDP_CPUMAP (ENOMEM for anything else, such as this
+        // map's fd); bpfrt refuses every program with EINVAL.
+        if (value_size == 8) {
+            const uint32_t cpu = 0, value[2] = {64, static_cast<uint32_t>(p.kernel.fd())};
+            EXPECT_EQ(p.kernel.update(&cpu, value, BPF_ANY), ENOMEM);
+            EXPECT_EQ(err(p.ours->update(&cpu, value, BPF_ANY)), EINVAL);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace bpfrt::maps::test

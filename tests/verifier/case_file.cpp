@@ -50,6 +50,7 @@ constexpr NamedValue kMapTypes[] = {
     {"perf_event_array", BPF_MAP_TYPE_PERF_EVENT_ARRAY},
     {"array_of_maps", BPF_MAP_TYPE_ARRAY_OF_MAPS},
     {"hash_of_maps", BPF_MAP_TYPE_HASH_OF_MAPS},
+    {"cpumap", BPF_MAP_TYPE_CPUMAP},
 };
 
 constexpr NamedValue kMapFlags[] = {
