@@ -12,6 +12,10 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
 #include <filesystem>
 #include <string>
 
@@ -238,4 +242,40 @@ TEST(CliMap, ListShowsTypesAndInitialValues) {
 TEST(CliMap, NotAnObject) {
     const Output r = run_cli({"map", "dump", std::string(BPFRT_SOURCE_DIR) + "/README.md"});
     EXPECT_EQ(r.status, 2);
+}
+
+// --redirect-to gives the program's redirect targets: frames go to the
+// given pcap files and the summary counts them per target.
+TEST(CliRun, RedirectsToCaptureFiles) {
+    const std::string object = std::string(BPFRT_TEST_OBJECTS) + "/xdp_forward.o";
+    const std::string udp = testing::TempDir() + "bpfrt_cli_udp.pcap";
+    const Output r = run_cli({"run", object, "--pcap", kCapture, "--redirect-to", "5=" + udp});
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("actions: pass 710, redirect 943, tx 1347\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("redirect: ifindex 5 (" + udp + "): 943 packets, "), std::string::npos) << r.out;
+    // XDP_TX goes out of the ingress interface (1) only when it is registered.
+    EXPECT_EQ(r.out.find("redirect: ifindex 1"), std::string::npos) << r.out;
+    std::ifstream file(udp, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    size_t records = 0;
+    for (size_t off = 24; off + 16 <= bytes.size(); ++records) {  // pcap: file header, then record headers
+        uint32_t caplen = 0;
+        std::memcpy(&caplen, bytes.data() + off + 8, 4);
+        off += 16 + caplen;
+    }
+    EXPECT_EQ(records, 943u);
+
+    const Json j = parse_or_fail(run_cli({"run", object, "--pcap", kCapture, "--redirect-to", "5=" + udp, "--json"}));
+    ASSERT_TRUE(j.contains("redirects")) << j.dump();
+    EXPECT_EQ(j["redirects"].size(), 1u);
+    EXPECT_EQ(j["actions"]["redirect"], 943);
+
+    const Output bad = run_cli({"run", object, "--pcap", kCapture, "--redirect-to", "five=" + udp});
+    EXPECT_EQ(bad.status, 2) << bad.out;
+
+    const Output tx = run_cli({"run", object, "--pcap", kCapture, "--redirect-to", "1=" + udp});
+    ASSERT_EQ(tx.status, 0) << tx.out;
+    EXPECT_NE(tx.out.find("redirect: ifindex 1 (" + udp + "): 1347 packets, 656577 bytes (1347 by XDP_TX)"),
+              std::string::npos) << tx.out;
+    EXPECT_NE(tx.out.find("redirect: ifindex 5 (no such interface): 943 errors"), std::string::npos) << tx.out;
 }

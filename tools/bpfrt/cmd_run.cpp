@@ -48,6 +48,7 @@ struct RunArgs {
     std::string engine = "auto";
     std::string pkt_type = "outgoing";
     bool network_view = false;
+    std::vector<std::string> redirect_to;  // IFINDEX=FILE or IFINDEX=@NAME
 };
 
 struct Totals {
@@ -167,6 +168,13 @@ int run(const RunArgs& args) {
     auto source = args.pcap.empty() ? attach::open_live_capture(args.interface, 1000, args.count)
                                     : attach::open_capture_file(args.pcap);
     if (!source) return fail_with(source.error(), kExitUsage);
+    for (const std::string& spec : args.redirect_to) {
+        auto iface = attach::interface_from_spec(spec, (*source)->link_type());
+        if (!iface) return fail_with(iface.error(), kExitUsage);
+        if (auto added = (*runner)->add_interface(std::move(*iface)); !added)
+            return fail_with(Error{added.error().code, fmt::format("--redirect-to {}: {}", spec, added.error().message)},
+                             kExitUsage);
+    }
     std::unique_ptr<attach::PacketSink> sink;
     if (!args.out.empty()) {
         auto created = attach::PacketSink::create(args.out, (*source)->link_type());
@@ -207,6 +215,7 @@ int run(const RunArgs& args) {
         if (auto closed = sink->close(); !closed) return fail_with(closed.error(), kExitFailed);
 
     const std::vector<MapDump> maps = dump_maps(rt, *obj, {.packet_program = true});
+    const std::vector<std::string> redirects = attach::describe_redirects((*runner)->redirect_stats());
 
     const double rate = totals.seconds > 0 ? static_cast<double>(totals.packets) / totals.seconds : 0;
     const std::string engine = engine_name(parse_engine(args.engine));  // packet programs are verified
@@ -225,6 +234,7 @@ int run(const RunArgs& args) {
             out["verdicts"] = {{"kept", totals.kept}, {"dropped", totals.packets - totals.kept},
                                {"kept_bytes", totals.kept_bytes}};
         if (sink) out["written"] = totals.written;
+        if (!redirects.empty()) out["redirects"] = redirects;
         Json maps_json = Json::array();
         for (const MapDump& m : maps) maps_json.push_back(map_json(*obj, m));
         out["maps"] = std::move(maps_json);
@@ -242,6 +252,7 @@ int run(const RunArgs& args) {
         fmt::print("verdicts: kept {} ({} bytes), dropped {}\n", totals.kept, totals.kept_bytes,
                    totals.packets - totals.kept);
     }
+    for (const std::string& line : redirects) fmt::print("redirect: {}\n", line);
     if (sink) fmt::print("wrote {} packets to {}\n", totals.written, args.out);
     for (const MapDump& m : maps) fmt::print("{}", format_map_table(*obj, m));
     return kExitOk;
@@ -257,7 +268,12 @@ void add_run_command(CLI::App& app, int* status) {
     cmd->add_option("--pcap", args->pcap, "pcap or pcapng file")->check(CLI::ExistingFile);
     cmd->add_option("--interface", args->interface, "capture live on this interface (needs CAP_NET_RAW)");
     cmd->add_option("--count", args->count, "stop after this many packets (0: all)");
-    cmd->add_option("--out", args->out, "write kept (socket filter) or passed/TX (XDP) packets to this pcap");
+    cmd->add_option("--out", args->out,
+                    "write kept (socket filter) or passed packets (XDP: XDP_PASS, XDP_TX, and redirects into a CPU map) "
+                    "to this pcap");
+    cmd->add_option("--redirect-to", args->redirect_to,
+                    "IFINDEX=FILE.pcap or IFINDEX=@INTERFACE: where frames the program redirects or transmits "
+                    "(XDP_TX) to interface IFINDEX go; repeatable. Without it such frames count as errors");
     cmd->add_flag("--trace", args->trace, "print the bpf_printk / bpf_trace_printk stream");
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     add_engine_option(*cmd, args->engine);
