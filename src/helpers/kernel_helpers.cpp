@@ -1,5 +1,6 @@
 #include "helpers/kernel_helpers.hpp"
 
+#include "helpers/helper_args.hpp"
 #include "helpers/prototypes.hpp"
 #include "maps/map.hpp"
 #include "maps/perf_event_array.hpp"
@@ -26,49 +27,15 @@ namespace {
 
 using runtime::ProgramObject;
 using runtime::RunState;
+using namespace args;  // error_code, as_pointer, program_of, run_of, map_arg, memory_ok, context_arg
 
 constexpr unsigned kMaxTailCalls = 33;  // MAX_TAIL_CALL_CNT
 constexpr size_t kEthHeaderLen = 14;
-
-uint64_t error_code(long err) { return static_cast<uint64_t>(static_cast<int64_t>(err)); }
-void* as_pointer(uint64_t reg) { return reinterpret_cast<void*>(static_cast<uintptr_t>(reg)); }
-
-const ProgramObject* program_of(const vm::ExecContext& ctx) { return static_cast<const ProgramObject*>(ctx.program); }
-RunState* run_of(const vm::ExecContext& ctx) { return static_cast<RunState*>(ctx.user); }
-
-// The map in `reg`, or nullptr when a checked (unverified) run passes
-// something that is not a map of the running program.
-maps::Map* map_arg(uint64_t reg, const vm::ExecContext& ctx) {
-    if (ctx.checked) {
-        const ProgramObject* program = program_of(ctx);
-        const RunState* run = run_of(ctx);
-        const void* map = as_pointer(reg);
-        if (!((program != nullptr && program->uses_map(map)) || (run != nullptr && run->knows_map(map)))) return nullptr;
-    }
-    return static_cast<maps::Map*>(as_pointer(reg));
-}
 
 maps::RingBuf* ring_arg(uint64_t reg, const vm::ExecContext& ctx) {
     maps::Map* map = map_arg(reg, ctx);
     if (map == nullptr || map->spec().type != BPF_MAP_TYPE_RINGBUF) return nullptr;
     return static_cast<maps::RingBuf*>(map);
-}
-
-// Whether a checked run may pass `size` bytes at `reg` (always in verified runs).
-bool memory_ok(uint64_t reg, size_t size, bool write, const vm::ExecContext& ctx) {
-    if (!ctx.checked || size == 0) return true;
-    return ctx.is_allowed(static_cast<uintptr_t>(reg), size, write);
-}
-
-// The run's own context when `reg` is it and the program is of a type in
-// `types`; nullptr otherwise (a checked run passing anything else).
-template <class Ctx>
-Ctx* context_arg(uint64_t reg, const vm::ExecContext& ctx, bool (*type_ok)(uint32_t)) {
-    const ProgramObject* program = program_of(ctx);
-    const RunState* run = run_of(ctx);
-    if (program == nullptr || !type_ok(program->type)) return nullptr;
-    if (run == nullptr || run->context != reg) return nullptr;
-    return static_cast<Ctx*>(as_pointer(reg));
 }
 
 bool is_skb(uint32_t type) {

@@ -1,5 +1,6 @@
 #include "helpers/map_helpers.hpp"
 
+#include "helpers/helper_args.hpp"
 #include "helpers/prototypes.hpp"
 #include "runtime/map_bridge.hpp"
 #include "runtime/program.hpp"
@@ -12,33 +13,11 @@ namespace bpfrt::helpers {
 namespace {
 
 using runtime::bridge::MapObject;
-
-uint64_t error_code(long err) { return static_cast<uint64_t>(static_cast<int64_t>(err)); }
-
-void* as_pointer(uint64_t reg) { return reinterpret_cast<void*>(static_cast<uintptr_t>(reg)); }
-
-// The map in r1, or nullptr when a checked run passes something that is not
-// a map of the running program.
-MapObject* map_arg(uint64_t r1, const vm::ExecContext& ctx) {
-    if (ctx.checked) {
-        const auto* program = static_cast<const runtime::ProgramObject*>(ctx.program);
-        const auto* run = static_cast<const runtime::RunState*>(ctx.user);
-        const void* map = as_pointer(r1);
-        const bool known = (program != nullptr && program->uses_map(map)) || (run != nullptr && run->knows_map(map));
-        if (!known) return nullptr;
-    }
-    return static_cast<MapObject*>(as_pointer(r1));
-}
-
-// Whether a checked run may pass `size` bytes at `reg` (always in verified runs).
-bool memory_arg_ok(uint64_t reg, size_t size, bool write, const vm::ExecContext& ctx) {
-    if (!ctx.checked || size == 0) return true;
-    return ctx.is_allowed(static_cast<uintptr_t>(reg), size, write);
-}
+using namespace args;  // error_code, as_pointer, map_arg, memory_ok
 
 uint64_t map_lookup_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
     MapObject* map = map_arg(r1, ctx);
-    if (map == nullptr || !memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return 0;
+    if (map == nullptr || !memory_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return 0;
     void* value = runtime::bridge::prog_lookup(*map, as_pointer(r2));
     if (value != nullptr && ctx.checked && runtime::bridge::holds_maps(*map)) {
         // An inner map: usable as a map argument for the rest of the run.
@@ -54,8 +33,8 @@ uint64_t map_lookup_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t,
 uint64_t map_update_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t, vm::ExecContext& ctx) {
     MapObject* map = map_arg(r1, ctx);
     if (map == nullptr) return error_code(-EINVAL);
-    if (!memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx) ||
-        !memory_arg_ok(r3, runtime::bridge::prog_value_size(*map), false, ctx))
+    if (!memory_ok(r2, runtime::bridge::key_size(*map), false, ctx) ||
+        !memory_ok(r3, runtime::bridge::prog_value_size(*map), false, ctx))
         return error_code(-EFAULT);
     return error_code(runtime::bridge::prog_update(*map, as_pointer(r2), as_pointer(r3), r4));
 }
@@ -63,14 +42,14 @@ uint64_t map_update_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uin
 uint64_t map_delete_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
     MapObject* map = map_arg(r1, ctx);
     if (map == nullptr) return error_code(-EINVAL);
-    if (!memory_arg_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return error_code(-EFAULT);
+    if (!memory_ok(r2, runtime::bridge::key_size(*map), false, ctx)) return error_code(-EFAULT);
     return error_code(runtime::bridge::prog_delete(*map, as_pointer(r2)));
 }
 
 uint64_t map_push_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t, uint64_t, vm::ExecContext& ctx) {
     MapObject* map = map_arg(r1, ctx);
     if (map == nullptr) return error_code(-EINVAL);
-    if (!memory_arg_ok(r2, runtime::bridge::prog_value_size(*map), false, ctx)) return error_code(-EFAULT);
+    if (!memory_ok(r2, runtime::bridge::prog_value_size(*map), false, ctx)) return error_code(-EFAULT);
     return error_code(runtime::bridge::prog_push(*map, as_pointer(r2), r3));
 }
 
@@ -79,7 +58,7 @@ template <long (*Take)(MapObject&, void*)>
 uint64_t map_take_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext& ctx) {
     MapObject* map = map_arg(r1, ctx);
     if (map == nullptr) return error_code(-EINVAL);
-    if (!memory_arg_ok(r2, runtime::bridge::prog_value_size(*map), true, ctx)) return error_code(-EFAULT);
+    if (!memory_ok(r2, runtime::bridge::prog_value_size(*map), true, ctx)) return error_code(-EFAULT);
     return error_code(Take(*map, as_pointer(r2)));
 }
 
