@@ -279,3 +279,24 @@ TEST(CliRun, RedirectsToCaptureFiles) {
               std::string::npos) << tx.out;
     EXPECT_NE(tx.out.find("redirect: ifindex 5 (no such interface): 943 errors"), std::string::npos) << tx.out;
 }
+
+// Samples programs send to a perf event array are read as a libbpf tool
+// would (one PerfBuffer per map) and counted; --trace prints each one.
+TEST(CliRun, CountsPerfEventSamples) {
+    const std::string object = std::string(BPFRT_ATTACH_OBJECTS) + "/perf_output.o";
+    const Output r = run_cli({"run", object, "--pcap", kCapture});
+    ASSERT_EQ(r.status, 0) << r.out;
+    // 8 bytes of record and the 14-byte Ethernet header, padded to 28 (size + 4 a multiple of 8).
+    EXPECT_NE(r.out.find("perf events events: 3000 samples (84000 bytes), 0 lost\n"), std::string::npos) << r.out;
+
+    const Output traced = run_cli({"run", object, "--pcap", kCapture, "--trace", "--count", "1"});
+    ASSERT_EQ(traced.status, 0) << traced.out;
+    EXPECT_NE(traced.out.find("trace: report_packets: len 166 proto 17 err 0 cpu 0 mark beef\n"
+                              "perf: events cpu 0: 28 bytes: a6 00 00 00 11 00 00 00 "),
+              std::string::npos)
+        << traced.out;
+
+    const Json j = parse_or_fail(run_cli({"run", object, "--pcap", kCapture, "--json"}));
+    EXPECT_EQ(j["perf_events"]["events"]["samples"], 3000);
+    EXPECT_EQ(j["perf_events"]["events"]["lost"], 0);
+}

@@ -17,6 +17,7 @@
 #include "attach/packet_runner.hpp"
 
 #include <bpfrt/object.hpp>
+#include <bpfrt/perf_buffer.hpp>
 #include <bpfrt/runtime.hpp>
 
 #include <fmt/format.h>
@@ -124,6 +125,46 @@ private:
     std::chrono::steady_clock::time_point last_{};
 };
 
+// The samples programs send to a perf event array of the object, read
+// through a PerfBuffer as a libbpf tool would; --trace prints each one.
+struct PerfReader {
+    std::string map;
+    uint64_t samples = 0;
+    uint64_t bytes = 0;
+    uint64_t lost = 0;
+    std::optional<PerfBuffer> buffer;
+};
+
+Result<std::vector<std::unique_ptr<PerfReader>>> open_perf_readers(Runtime& rt, const ObjectFile& obj, bool trace) {
+    std::vector<std::unique_ptr<PerfReader>> readers;
+    for (const ObjectMap& map : obj.maps()) {
+        if (map.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) continue;
+        auto reader = std::make_unique<PerfReader>();
+        reader->map = map.name;
+        PerfReader* r = reader.get();
+        auto sample = [r, trace](uint32_t cpu, std::span<const std::byte> data) {
+            ++r->samples;
+            r->bytes += data.size();
+            if (!trace) return;
+            std::string hex;
+            for (size_t i = 0; i < std::min<size_t>(data.size(), 32); ++i)
+                hex += fmt::format("{}{:02x}", i == 0 ? "" : " ", static_cast<unsigned>(data[i]));
+            fmt::print("perf: {} cpu {}: {} bytes: {}{}\n", r->map, cpu, data.size(), hex, data.size() > 32 ? " ..." : "");
+        };
+        auto lost = [r](uint32_t, uint64_t n) { r->lost += n; };
+        auto buffer = PerfBuffer::create(rt, map.fd, sample, lost, {.page_count = 64});
+        if (!buffer)
+            return fail(buffer.error().code, fmt::format("perf event array '{}': {}", map.name, buffer.error().message));
+        reader->buffer.emplace(std::move(*buffer));
+        readers.push_back(std::move(reader));
+    }
+    return readers;
+}
+
+void consume_perf(std::vector<std::unique_ptr<PerfReader>>& readers) {
+    for (auto& r : readers) r->buffer->consume();
+}
+
 int fail_with(const Error& e, int code) {
     fmt::print(stderr, "bpfrt run: {}\n", e.message);
     return code;
@@ -182,6 +223,9 @@ int run(const RunArgs& args) {
         sink = std::move(*created);
     }
 
+    auto perf = open_perf_readers(rt, *obj, args.trace);
+    if (!perf) return fail_with(perf.error(), kExitFailed);
+
     Totals totals;
     const bool xdp = (*runner)->is_xdp();
     {
@@ -208,7 +252,11 @@ int run(const RunArgs& args) {
                 }
             }
             progress.update(totals.packets);
+            // Each CPU slot's ring holds 256 KiB: drained often enough for records up to ~4 KiB a
+            // packet; after every packet with --trace, so that samples print in order with traces.
+            if (!perf->empty() && (args.trace || (totals.packets & 63) == 0)) consume_perf(*perf);
         }
+        consume_perf(*perf);
         totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     if (sink)
@@ -235,6 +283,8 @@ int run(const RunArgs& args) {
                                {"kept_bytes", totals.kept_bytes}};
         if (sink) out["written"] = totals.written;
         if (!redirects.empty()) out["redirects"] = redirects;
+        for (const auto& r : *perf)
+            out["perf_events"][r->map] = {{"samples", r->samples}, {"bytes", r->bytes}, {"lost", r->lost}};
         Json maps_json = Json::array();
         for (const MapDump& m : maps) maps_json.push_back(map_json(*obj, m));
         out["maps"] = std::move(maps_json);
@@ -253,6 +303,8 @@ int run(const RunArgs& args) {
                    totals.packets - totals.kept);
     }
     for (const std::string& line : redirects) fmt::print("redirect: {}\n", line);
+    for (const auto& r : *perf)
+        fmt::print("perf events {}: {} samples ({} bytes), {} lost\n", r->map, r->samples, r->bytes, r->lost);
     if (sink) fmt::print("wrote {} packets to {}\n", totals.written, args.out);
     for (const MapDump& m : maps) fmt::print("{}", format_map_table(*obj, m));
     return kExitOk;
@@ -274,7 +326,8 @@ void add_run_command(CLI::App& app, int* status) {
     cmd->add_option("--redirect-to", args->redirect_to,
                     "IFINDEX=FILE.pcap or IFINDEX=@INTERFACE: where frames the program redirects or transmits "
                     "(XDP_TX) to interface IFINDEX go; repeatable. Without it such frames count as errors");
-    cmd->add_flag("--trace", args->trace, "print the bpf_printk / bpf_trace_printk stream");
+    cmd->add_flag("--trace", args->trace,
+                  "print the bpf_printk / bpf_trace_printk stream and every perf event sample (its first 32 bytes)");
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     add_engine_option(*cmd, args->engine);
     cmd->add_option("--pkt-type", args->pkt_type,
