@@ -89,6 +89,10 @@ struct RunState {
     RunError error_kind = RunError::None;
     uint8_t callx_error = 0;    // set by the callx trampoline: no such helper
     uint8_t callx_unwind = 0;   // set by the callx trampoline: unwind_on_zero helper returned 0
+    // Programs whose functions helpers call back (bpf_loop):
+    const void* program = nullptr;  // the program running, for ExecContext::call_function
+    uint64_t helper_rbp = 0;        // r10 of the frame that made the last helper call
+    uint64_t callback_rsp = 0;      // rsp inside the innermost callback trampoline (0: none); aborts return there
 };
 
 // The entry point of generated code: r1, r2, and the run state.

@@ -72,4 +72,8 @@ bool map_compatible(const HelperProto& proto, uint32_t map_type) noexcept;
 // The kernel's license_is_gpl_compatible().
 bool is_gpl_compatible(std::string_view license) noexcept;
 
+// Helpers that call a function of the program back (bpf_loop): the verifier
+// explores the callback, the engines provide ExecContext::call_function.
+inline constexpr bool calls_back(uint32_t helper_id) noexcept { return helper_id == 181; }  // BPF_FUNC_loop
+
 }  // namespace bpfrt::helpers

@@ -34,6 +34,7 @@
 #include "jit/compiler.hpp"
 
 #include "jit/run_state.hpp"
+#include "helpers/prototypes.hpp"
 
 #if defined(__x86_64__)
 #include <xbyak/xbyak.h>
@@ -95,6 +96,7 @@ struct Shape {
     bool local_calls = false;   // bpf-to-bpf calls
     bool helper_calls = false;  // call imm, callx
     bool packet_loads = false;  // LD_ABS, LD_IND
+    bool callbacks = false;     // a helper that calls functions of the program back (bpf_loop)
     // r12 = RunState: calls, packet loads and every early exit use it.
     bool uses_state() const { return local_calls || helper_calls || packet_loads; }
     // r10 and the reserved eBPF stack (helpers get ExecContext::stack_top).
@@ -111,12 +113,17 @@ Shape shape_of(const PreparedProgram& prog) {
         switch (in.info().form) {
             case Form::CallLocal: shape.local_calls = true; break;
             case Form::CallHelper:
+                shape.helper_calls = true;
+                if (helpers::calls_back(static_cast<uint32_t>(in.imm))) shape.callbacks = true;
+                break;
             case Form::CallReg: shape.helper_calls = true; break;
             case Form::LoadAbs:
             case Form::LoadInd: shape.packet_loads = true; break;
             default: break;
         }
     }
+    // Functions called back end with `ret`, as those of local calls.
+    if (shape.callbacks) shape.local_calls = true;
     return shape;
 }
 
@@ -143,6 +150,10 @@ public:
         body(out.insn_offsets);
         out.stubs_start = static_cast<uint32_t>(getSize());
         common_stubs();
+        if (shape_.callbacks) {
+            out.callback_entry = static_cast<uint32_t>(getSize());
+            callback_trampoline();
+        }
         for (auto& stub : cold_) stub();
         ready();
         out.bytes.assign(getCode(), getCode() + getSize());
@@ -265,8 +276,14 @@ private:
             L(epilogue_);
             epilogue();
         }
-        // Leaves the run from any depth with rax as the result.
+        // Leaves the run from any depth with rax as the result; inside a
+        // callback, leaves the callback only (its trampoline returns to the
+        // helper, which sees the status or exit request and stops).
         L(abort_);
+        if (shape_.callbacks) {
+            cmp(state(offsetof(RunState, callback_rsp)), 0);
+            jne(callback_abort_, T_NEAR);
+        }
         mov(rsp, state(offsetof(RunState, entry_rsp)));
         jmp(epilogue_);
         // r0 = 0 and stop: packet loads out of bounds, unwinding helpers.
@@ -278,6 +295,40 @@ private:
         mov(r11, state(offsetof(RunState, ctx)));
         mov(rax, qword[r11 + offs_.exit_value]);
         jmp(abort_);
+    }
+
+    // uint64_t trampoline(const void* function, uint64_t r1, uint64_t r2,
+    // RunState* state), called by ExecContext::call_function (jit.cpp) from
+    // a helper: runs the function as a local call would, in the frame below
+    // the helper's caller, and returns its r0. Callee-saved registers of the
+    // C ABI are kept; the state fields a nested callback changes are saved
+    // and restored around it.
+    void callback_trampoline() {
+        for (const Reg64& r : {rbx, rbp, r12, r13, r14, r15}) push(r);
+        mov(r12, rcx);
+        push(state(offsetof(RunState, helper_rbp)));
+        push(state(offsetof(RunState, callback_rsp)));
+        push(state(offsetof(RunState, depth_limit)));
+        sub(rsp, 8);  // rsp is 8 mod 16 before the call: 0 mod 16 in the function, as in local calls
+        mov(state(offsetof(RunState, callback_rsp)), rsp);
+        // The verifier bounds the frames of callbacks as of local calls; the
+        // native frames of the helper in between must not count against them.
+        lea(r11, ptr[rsp - static_cast<int>(8 + kCallFrameBytes * (vm::kMaxCallDepth - 1))]);
+        mov(state(offsetof(RunState, depth_limit)), r11);
+        mov(rbp, state(offsetof(RunState, helper_rbp)));
+        sub(rbp, static_cast<uint32_t>(vm::kStackSize));
+        mov(r11, rdi);
+        mov(R(BPF_REG_1), rsi);
+        mov(R(BPF_REG_2), rdx);
+        call(r11);
+        L(callback_abort_);  // aborts inside the callback land here with rax set
+        mov(rsp, state(offsetof(RunState, callback_rsp)));
+        add(rsp, 8);
+        pop(state(offsetof(RunState, depth_limit)));
+        pop(state(offsetof(RunState, callback_rsp)));
+        pop(state(offsetof(RunState, helper_rbp)));
+        for (const Reg64& r : {r15, r14, r13, r12, rbp, rbx}) pop(r);
+        ret();
     }
 
     // An out-of-line error exit for the instruction at `pc`.
@@ -723,6 +774,7 @@ private:
         const vm::Helper* helper = helpers_ != nullptr ? helpers_->find(id) : nullptr;
         if (helper == nullptr) return jmp(error_stub(pc, RunError::UnknownHelper, id), T_NEAR);
         mov(state(offsetof(RunState, ctx_arg)), rdi);
+        if (shape_.callbacks) mov(state(offsetof(RunState, helper_rbp)), rbp);
         mov(r9, state(offsetof(RunState, ctx)));
         mov(r10, reinterpret_cast<uint64_t>(helper->fn));
         call(r10);
@@ -732,6 +784,7 @@ private:
     void call_reg(const isa::Instruction& in, size_t pc) {
         mov(state(offsetof(RunState, callx_id)), R(in.dst));
         mov(state(offsetof(RunState, ctx_arg)), rdi);
+        if (shape_.callbacks) mov(state(offsetof(RunState, helper_rbp)), rbp);
         mov(r9, r12);
         mov(r10, reinterpret_cast<uint64_t>(&callx_trampoline));
         call(r10);
@@ -807,7 +860,7 @@ private:
     std::vector<Label> labels_;              // one per slot (bound where jumped to)
     std::deque<Label> cold_labels_;          // stable addresses for deferred stubs
     std::vector<std::function<void()>> cold_;  // out-of-line code, emitted after the body
-    Label epilogue_, abort_, return_zero_, exit_requested_;
+    Label epilogue_, abort_, return_zero_, exit_requested_, callback_abort_;
 };
 
 }  // namespace

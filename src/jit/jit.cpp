@@ -15,12 +15,20 @@
 namespace bpfrt::jit {
 namespace {
 
+using CallbackFn = uint64_t (*)(const void* function, uint64_t r1, uint64_t r2, RunState* state);
+
+Result<uint64_t> call_function(vm::ExecContext& ctx, uint64_t entry, uint64_t r1, uint64_t r2);
+
 class JitProgram final : public vm::Program {
 public:
     JitProgram(std::vector<bpf_insn> raw, CodeMemory code, CompiledCode layout, const vm::HelperTable* helpers)
         : raw_(std::move(raw)), code_(std::move(code)), layout_(std::move(layout)), helpers_(helpers) {
         const uint8_t* start = code_.data();
         std::memcpy(&entry_, &start, sizeof entry_);  // object to function pointer, without a cast warning
+        if (layout_.callback_entry != 0) {
+            const uint8_t* trampoline = start + layout_.callback_entry;
+            std::memcpy(&callback_, &trampoline, sizeof callback_);
+        }
         layout_.bytes.clear();  // the executable copy is the one kept
     }
 
@@ -30,18 +38,43 @@ public:
         ctx.tail_call_target = nullptr;
         // Runs under ctx.checked = false, as verified-mode interpreter runs.
         // The generated code sets ctx.stack_top at entry (vm.hpp); it is
-        // restored when the run ends.
+        // restored when the run ends, as are the callback fields.
         const bool was_checked = ctx.checked;
         const uintptr_t was_stack_top = ctx.stack_top;
+        const auto was_call_function = ctx.call_function;
+        const void* was_call_site = ctx.call_site;
         ctx.checked = false;
         RunState st;
         st.ctx = &ctx;
         st.helpers = helpers_;
+        prepare_callbacks(st, ctx);
         const uint64_t r0 = entry_(r1, r2, &st);
         auto result = st.status == RunStatus::Returned ? Result<uint64_t>(r0) : continue_chain(st, r2, ctx);
         ctx.checked = was_checked;
         ctx.stack_top = was_stack_top;
+        ctx.call_function = was_call_function;
+        ctx.call_site = was_call_site;
         return result;
+    }
+
+    bool has_callbacks() const noexcept { return callback_ != nullptr; }
+
+    // ExecContext::call_function of this run: a helper calls a function of
+    // the program back through the trampoline.
+    void prepare_callbacks(RunState& st, vm::ExecContext& ctx) const {
+        if (!has_callbacks()) return;
+        st.program = this;
+        ctx.call_function = &call_function;
+        ctx.call_site = &st;
+    }
+
+    Result<uint64_t> call_back(RunState& st, uint64_t entry, uint64_t r1, uint64_t r2) const {
+        if (entry >= raw_.size() || entry >= layout_.insn_offsets.size())
+            return fail(EINVAL, fmt::format("callback entry {} is not an instruction of the program", entry));
+        const uint8_t* function = code_.data() + layout_.insn_offsets[entry];
+        const uint64_t r0 = callback_(function, r1, r2, &st);
+        if (st.status != RunStatus::Returned) return std::unexpected(error(st));  // the run reports it too
+        return r0;
     }
     vm::Mode mode() const noexcept override { return vm::Mode::Verified; }
     size_t size() const noexcept override { return raw_.size(); }
@@ -72,6 +105,7 @@ public:
             st = RunState{};
             st.ctx = &ctx;
             st.helpers = cur->helpers_;
+            cur->prepare_callbacks(st, ctx);
             const uint64_t r0 = cur->entry_(r1, r2, &st);
             if (st.status == RunStatus::Returned) return r0;
         }
@@ -95,13 +129,21 @@ private:
     CompiledCode layout_;
     const vm::HelperTable* helpers_;
     EntryFn entry_ = nullptr;
+    CallbackFn callback_ = nullptr;
 };
+
+Result<uint64_t> call_function(vm::ExecContext& ctx, uint64_t entry, uint64_t r1, uint64_t r2) {
+    auto* st = static_cast<RunState*>(const_cast<void*>(ctx.call_site));
+    if (st == nullptr || st->program == nullptr) return fail(EINVAL, "no JIT run is calling back");
+    return static_cast<const JitProgram*>(st->program)->call_back(*st, entry, r1, r2);
+}
 
 }  // namespace
 
 DirectEntry::DirectEntry(const vm::Program& program) noexcept : program_(&program) {
     const auto* jit = dynamic_cast<const JitProgram*>(&program);
-    if (jit == nullptr) return;  // run() calls program.run()
+    // Programs with callbacks set up more per run: run() calls program.run().
+    if (jit == nullptr || jit->has_callbacks()) return;
     entry_ = jit->entry();
     state_.helpers = jit->helpers();
 }

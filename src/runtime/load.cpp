@@ -168,14 +168,18 @@ Result<std::unique_ptr<vm::Program>> prepare_engine(const ProgLoad& in, const St
     jit::JitOptions options;
     options.constant_blinding = in.constant_blinding.value_or(state.constant_blinding.load());
     jit::Engine engine = in.engine.value_or(state.engine.load());
-    // Functions called back by helpers (bpf_loop) run in the interpreter only.
+    // Functions called back by helpers (bpf_loop) run in both engines, but a
+    // tail call leaving a callback only in the interpreter.
     const bool has_callbacks = std::any_of(in.insns.begin(), in.insns.end(), [](const bpf_insn& i) {
         return i.code == kLddw && i.src_reg == BPF_PSEUDO_FUNC;
     });
-    if (has_callbacks && engine == jit::Engine::Jit)
-        return fail(ENOTSUP, "the JIT does not run programs whose functions helpers call back (bpf_loop); "
+    const bool has_tail_calls = std::any_of(in.insns.begin(), in.insns.end(), [](const bpf_insn& i) {
+        return i.code == (BPF_JMP | BPF_CALL) && i.src_reg == 0 && i.imm == BPF_FUNC_tail_call;
+    });
+    if (has_callbacks && has_tail_calls && engine == jit::Engine::Jit)
+        return fail(ENOTSUP, "the JIT does not run programs with both callbacks (bpf_loop) and tail calls; "
                              "use the interpreter (engine auto or interp)");
-    if (has_callbacks) engine = jit::Engine::Interpreter;
+    if (has_callbacks && has_tail_calls) engine = jit::Engine::Interpreter;
     return jit::make_program(insns, helpers, engine, options);
 }
 

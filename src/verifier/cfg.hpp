@@ -8,6 +8,7 @@
 // and static register liveness.
 #pragma once
 
+#include "helpers/prototypes.hpp"
 #include "isa/opcodes.hpp"
 
 #include <bpfrt/error.hpp>
@@ -43,8 +44,8 @@ inline int64_t pseudo_func_target(const isa::Instruction& in, size_t pc) {
 }
 inline bool is_pseudo_func(const isa::Instruction& in) { return in.op == isa::Op::LDDW && in.src == BPF_PSEUDO_FUNC; }
 
-// Helpers that call a BPF function back (bpf_loop, 181).
-inline bool calls_back(int32_t helper_id) { return helper_id == 181; }
+// Helpers that call a BPF function back (bpf_loop): the helpers' table says which.
+inline bool calls_back(int32_t helper_id) { return helpers::calls_back(static_cast<uint32_t>(helper_id)); }
 
 struct CfgOptions {
     bool privileged = true;

@@ -196,15 +196,6 @@ bool calls_nondeterministic_helper(std::span<const bpf_insn> insns) {
     return false;
 }
 
-// True when the program passes a function to a helper (bpf_loop, lddw
-// BPF_PSEUDO_FUNC): such programs run in the interpreter only for now (the
-// runtime refuses them to the JIT with ENOTSUP).
-bool has_function_pointers(std::span<const bpf_insn> insns) {
-    return std::any_of(insns.begin(), insns.end(), [](const bpf_insn& insn) {
-        return insn.code == (BPF_LD | BPF_DW | BPF_IMM) && insn.src_reg == BPF_PSEUDO_FUNC;
-    });
-}
-
 class VerifierCasesOnBothEngines : public ::testing::TestWithParam<vtest::Case> {};
 
 TEST_P(VerifierCasesOnBothEngines, SameResults) {
@@ -215,7 +206,6 @@ TEST_P(VerifierCasesOnBothEngines, SameResults) {
     auto program = vtest::build_program(c);
     if (!program) GTEST_SKIP() << "does not assemble: " << program.error().message;
     if (calls_nondeterministic_helper(*program)) GTEST_SKIP() << "calls a time or random-number helper";
-    if (has_function_pointers(*program)) GTEST_SKIP() << "callbacks (bpf_loop) run in the interpreter only";
     const Outcome interp = run_case(c, *program, Engine::Interpreter);
     if (!interp.loaded) GTEST_SKIP() << "rejected: " << interp.load_error;
     const Outcome jitted = run_case(c, *program, Engine::Jit);

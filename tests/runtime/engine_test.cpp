@@ -132,3 +132,103 @@ TEST(Engine, TailCallsBetweenEngines) {
 
 }  // namespace
 }  // namespace bpfrt::test
+
+namespace bpfrt::test {
+namespace {
+
+// The first program of tests/verifier/cases/callbacks.txt "nested loops with
+// local calls and the callbacks own stacks": bpf_loop inside a bpf_loop
+// callback, the inner callback making a local call, the outer one keeping
+// a pointer in its own stack frame. r0 = 10 * (0+1+2+3+4 + 5 + 1000).
+std::vector<bpf_insn> nested_loops() {
+    return {
+        BPF_ST_MEM(BPF_DW, BPF_REG_10, -8, 0),
+        BPF_MOV64_IMM(BPF_REG_1, 10),
+        BPF_LD_IMM64_RAW(BPF_REG_2, BPF_PSEUDO_FUNC, 7),  // outer callback, slot 10
+        BPF_MOV64_REG(BPF_REG_3, BPF_REG_10),
+        BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, -8),
+        BPF_MOV64_IMM(BPF_REG_4, 0),
+        BPF_EMIT_CALL(BPF_FUNC_loop),
+        BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_10, -8),
+        BPF_EXIT_INSN(),
+        // outer callback (index, ctx)
+        BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_2, -8),
+        BPF_MOV64_IMM(BPF_REG_1, 5),
+        BPF_LD_IMM64_RAW(BPF_REG_2, BPF_PSEUDO_FUNC, 10),  // inner callback, slot 23
+        BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_10, -8),
+        BPF_MOV64_IMM(BPF_REG_4, 0),
+        BPF_EMIT_CALL(BPF_FUNC_loop),
+        BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, -8),
+        BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_1, 0),
+        BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, 1000),
+        BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_2, 0),
+        BPF_MOV64_IMM(BPF_REG_0, 0),
+        BPF_EXIT_INSN(),
+        // inner callback (index, ctx): *ctx += index; add_one(ctx)
+        BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_2, 0),
+        BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_1),
+        BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_3, 0),
+        BPF_MOV64_REG(BPF_REG_1, BPF_REG_2),
+        BPF_CALL_REL(2),
+        BPF_MOV64_IMM(BPF_REG_0, 0),
+        BPF_EXIT_INSN(),
+        // add_one(p): *p += 1
+        BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_1, 0),
+        BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, 1),
+        BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_2, 0),
+        BPF_MOV64_IMM(BPF_REG_0, 0),
+        BPF_EXIT_INSN(),
+    };
+}
+
+// Functions called back by bpf_loop run in the JIT as in the interpreter:
+// the generated code calls them through its callback trampoline.
+TEST(Engine, JitRunsCallbacksAsTheInterpreter) {
+    if (!jit::jit_supported()) GTEST_SKIP() << "no JIT on this host";
+    Runtime rt;
+    const std::vector<bpf_insn> insns = nested_loops();
+    const std::vector<std::byte> packet(64);
+    for (jit::Engine engine : {jit::Engine::Interpreter, jit::Engine::Jit, jit::Engine::Auto}) {
+        SCOPED_TRACE(static_cast<int>(engine));
+        ProgLoad load{.prog_type = BPF_PROG_TYPE_SOCKET_FILTER, .insns = insns, .license = "GPL", .log_level = 1};
+        load.engine = engine;
+        auto loaded = rt.prog_load(load);
+        ASSERT_TRUE(loaded.program) << loaded.program.error().message << "\n" << loaded.log;
+        auto object = rt.state().handles.get(loaded.program->fd());
+        const auto* program = dynamic_cast<const runtime::ProgramObject*>(object.get());
+        ASSERT_NE(program, nullptr);
+        EXPECT_EQ(jit::jit_code(*program->exec).has_value(), engine != jit::Engine::Interpreter);
+        auto run = rt.prog_test_run({.prog_fd = loaded.program->fd(), .data = packet, .repeat = 3});
+        ASSERT_TRUE(run) << run.error().message;
+        EXPECT_EQ(run->retval, 10150u);
+    }
+}
+
+// A program with both callbacks and tail calls still runs in the
+// interpreter only: a tail call cannot leave a JIT callback.
+TEST(Engine, CallbacksWithTailCallsStayInTheInterpreter) {
+    Runtime rt;
+    auto array = rt.map_create({.map_type = BPF_MAP_TYPE_PROG_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1});
+    ASSERT_TRUE(array);
+    // First tail_call(ctx, array, 0), which falls through while the array is
+    // empty; inserted in front, it leaves every relative offset as it is.
+    std::vector<bpf_insn> insns = {BPF_MOV64_REG(BPF_REG_6, BPF_REG_1), BPF_LD_MAP_FD(BPF_REG_2, array->fd()),
+                                   BPF_MOV64_IMM(BPF_REG_3, 0), BPF_EMIT_CALL(BPF_FUNC_tail_call)};
+    const std::vector<bpf_insn> rest = nested_loops();
+    insns.insert(insns.end(), rest.begin(), rest.end());
+    ProgLoad load{.prog_type = BPF_PROG_TYPE_SOCKET_FILTER, .insns = insns, .license = "GPL", .log_level = 1};
+    load.engine = jit::Engine::Jit;
+    auto refused = rt.prog_load(load);
+    ASSERT_FALSE(refused.program);
+    EXPECT_EQ(refused.program.error().code, ENOTSUP);
+    load.engine = jit::Engine::Auto;
+    auto loaded = rt.prog_load(load);
+    ASSERT_TRUE(loaded.program) << loaded.program.error().message << "\n" << loaded.log;
+    const std::vector<std::byte> packet(64);
+    auto run = rt.prog_test_run({.prog_fd = loaded.program->fd(), .data = packet});
+    ASSERT_TRUE(run) << run.error().message;
+    EXPECT_EQ(run->retval, 10150u);
+}
+
+}  // namespace
+}  // namespace bpfrt::test

@@ -124,24 +124,21 @@ bpfrt::Result<uint32_t> load_and_run(bpfrt::Runtime& rt, const Prog& insns, std:
 
 }  // namespace loop
 
-TEST(RuntimeLoad, BpfLoopCallsTheCallbackInTheInterpreter) {
+TEST(RuntimeLoad, BpfLoopCallsTheCallbackOnEveryEngine) {
     bpfrt::Runtime rt;
     // i = 0..6: sum 21, bpf_loop returns 7 (stopped by the callback).
     for (auto engine : {std::optional<bpfrt::jit::Engine>{}, std::optional{bpfrt::jit::Engine::Interpreter},
-                        std::optional{bpfrt::jit::Engine::Auto}}) {
+                        std::optional{bpfrt::jit::Engine::Auto}, std::optional{bpfrt::jit::Engine::Jit}}) {
+        if (engine == bpfrt::jit::Engine::Jit && !bpfrt::jit::jit_supported()) continue;
         auto r = loop::load_and_run(rt, loop::program(0), engine);
         ASSERT_TRUE(r.has_value()) << r.error().message;
         EXPECT_EQ(*r, 2107u);
     }
     // Non-zero flags: -EINVAL and no call.
-    auto bad_flags = loop::load_and_run(rt, loop::program(1), bpfrt::jit::Engine::Interpreter);
-    ASSERT_TRUE(bad_flags.has_value()) << bad_flags.error().message;
-    EXPECT_EQ(*bad_flags, static_cast<uint32_t>(-EINVAL));
+    for (auto engine : {bpfrt::jit::Engine::Interpreter, bpfrt::jit::Engine::Auto}) {
+        auto bad_flags = loop::load_and_run(rt, loop::program(1), engine);
+        ASSERT_TRUE(bad_flags.has_value()) << bad_flags.error().message;
+        EXPECT_EQ(*bad_flags, static_cast<uint32_t>(-EINVAL));
+    }
 }
 
-TEST(RuntimeLoad, BpfLoopNotForTheJitYet) {
-    bpfrt::Runtime rt;
-    auto r = loop::load_and_run(rt, loop::program(0), bpfrt::jit::Engine::Jit);
-    ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error().code, ENOTSUP);
-}
