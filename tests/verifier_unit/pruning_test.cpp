@@ -47,11 +47,11 @@ TEST(Pruning, ValueADecisionUsesIsKeptPerPath) {
     EXPECT_FALSE(r.accepted);
 }
 
-TEST(Pruning, StackSlotsNeverReadAreNotCompared) {
-    // Each diamond leaves a pointer on one side and a number on the other in
-    // its own slot, never read again: liveness makes the joins match.
+// `n` diamonds, each leaving a pointer (fp) on one side and a number on the
+// other in its own stack slot (fp-8, fp-16, ...).
+Prog slot_diamonds(int n) {
     Prog p;
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0; i < n; ++i) {
         const auto off = static_cast<int16_t>(-8 * (i + 1));
         p.push_back(BPF_EMIT_CALL(BPF_FUNC_get_prandom_u32));
         p.push_back(BPF_JMP_IMM(BPF_JGT, BPF_REG_0, 10, 2));
@@ -59,6 +59,13 @@ TEST(Pruning, StackSlotsNeverReadAreNotCompared) {
         p.push_back(BPF_JMP_A(1));
         p.push_back(BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, off));
     }
+    return p;
+}
+
+TEST(Pruning, StackSlotsNeverReadAreNotCompared) {
+    // Each diamond leaves a pointer on one side and a number on the other in
+    // its own slot, never read again: liveness makes the joins match.
+    Prog p = slot_diamonds(20);
     p.push_back(BPF_MOV64_IMM(BPF_REG_0, 0));
     p.push_back(BPF_EXIT_INSN());
     const VerifyResult r = run(p);
@@ -69,15 +76,7 @@ TEST(Pruning, StackSlotsNeverReadAreNotCompared) {
 TEST(Pruning, StackSlotReadLaterKeepsPathsApart) {
     // The same, but the last slot is read and dereferenced: the path that
     // left a number there must fail.
-    Prog p;
-    for (int i = 0; i < 20; ++i) {
-        const auto off = static_cast<int16_t>(-8 * (i + 1));
-        p.push_back(BPF_EMIT_CALL(BPF_FUNC_get_prandom_u32));
-        p.push_back(BPF_JMP_IMM(BPF_JGT, BPF_REG_0, 10, 2));
-        p.push_back(BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_10, off));
-        p.push_back(BPF_JMP_A(1));
-        p.push_back(BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, off));
-    }
+    Prog p = slot_diamonds(20);
     p.push_back(BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, -8));
     p.push_back(BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_1, -16));
     p.push_back(BPF_MOV64_IMM(BPF_REG_0, 0));
