@@ -505,7 +505,7 @@ private:
         const size_t bytes = spec_.value_size;
         auto fill = [&](std::byte* dst) { store_new_value(dst, value, bytes, lock_off); };
         if (!(flags & BPF_F_LOCK)) return table_.upsert(key, mode, fill);
-        if (lru_ || lock_off < 0) return -EINVAL;  // no bpf_spin_lock to hold
+        if (lock_off < 0) return -EINVAL;  // no bpf_spin_lock to hold (never in LRU maps: refused at creation)
         auto locked = [&](std::byte* dst) {
             ValueLockGuard hold(dst, lock_off);
             store_value_keep_lock(dst, value, bytes, lock_off);
